@@ -24,7 +24,9 @@ def cuda_unavailable_reason() -> str | None:
             "install a CUDA build of torch into genvfx's environment"
         )
     if not torch.cuda.is_available():
-        return "torch has CUDA support but found no usable GPU (driver missing or no device visible)"
+        return (
+            "torch has CUDA support but found no usable GPU (driver missing or no device visible)"
+        )
     return None
 
 

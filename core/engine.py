@@ -170,10 +170,16 @@ def _write_frames(
     def write_one(index: int) -> Path:
         if cancel.cancelled:
             raise Cancelled("cancelled while writing frames")
-        rgb = convert(pixels[index], prepared.ocio_config, prepared.model_space, prepared.working_space)
+        rgb = convert(
+            pixels[index], prepared.ocio_config, prepared.model_space, prepared.working_space
+        )
         rgb = resize(rgb, out.width, out.height)
-        rgba = np.concatenate([rgb, np.ones(rgb.shape[:2] + (1,), np.float32)], axis=2)
-        attrs = {**base, ATTRIBUTE_PREFIX + "frame_index": index, ATTRIBUTE_PREFIX + "frame": frames[index]}
+        rgba = np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=2)
+        attrs = {
+            **base,
+            ATTRIBUTE_PREFIX + "frame_index": index,
+            ATTRIBUTE_PREFIX + "frame": frames[index],
+        }
         write_exr(paths[index], rgba, job.compression, job.pixel_type, attrs)
         return paths[index]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -70,10 +71,10 @@ def read_attributes(path: Path) -> dict[str, AttributeValue]:
         raise RuntimeFailure(f"cannot open {path}: {oiio.geterror()}")
     try:
         spec = inp.spec()
-        return {
-            attr.name: attr.value
-            for attr in spec.extra_attribs
-            if attr.name.startswith(ATTRIBUTE_PREFIX)
-        }
+        found: dict[str, AttributeValue] = {}
+        for attr in spec.extra_attribs:
+            if attr.name.startswith(ATTRIBUTE_PREFIX):
+                found[attr.name] = cast(AttributeValue, attr.value)
+        return found
     finally:
         inp.close()

@@ -72,7 +72,9 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
             local_files_only=not allow_network,
         )
     except Exception as exc:
-        raise RuntimeFailure(f"model: loading {key.path} as {key.pipeline_class} failed: {exc}") from exc
+        raise RuntimeFailure(
+            f"model: loading {key.path} as {key.pipeline_class} failed: {exc}"
+        ) from exc
     if key.cpu_offload:
         pipe.enable_model_cpu_offload(device=key.device)
     else:
@@ -126,5 +128,7 @@ def run_pipeline(
         ) from exc
     frames = np.asarray(result.frames[0], dtype=np.float32)
     if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise RuntimeFailure(f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)")
+        raise RuntimeFailure(
+            f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)"
+        )
     return frames

@@ -139,7 +139,9 @@ class GenerationJob:
         known = {f.name for f in dataclasses.fields(cls)} | {"schema"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InvalidField(unknown[0], data[unknown[0]], f"one of the job fields {sorted(known)}")
+            raise InvalidField(
+                unknown[0], data[unknown[0]], f"one of the job fields {sorted(known)}"
+            )
         schema = data.get("schema", SCHEMA)
         if schema != SCHEMA:
             raise InvalidField("schema", schema, f"{SCHEMA}")
@@ -158,7 +160,9 @@ class GenerationJob:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidField("job", text[:80], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise InvalidField(
+                "job", text[:80], f"valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from None
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:

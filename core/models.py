@@ -34,7 +34,9 @@ class ModelSource:
         return weights_hash(self.path)
 
 
-def resolve_model(reference: str, family: str | None = None, allow_network: bool = False) -> ModelSource:
+def resolve_model(
+    reference: str, family: str | None = None, allow_network: bool = False
+) -> ModelSource:
     """Turn the job's `model` field into a local folder with a known family."""
     path = _locate(reference, allow_network)
     index_class = read_index_class(path)
@@ -58,7 +60,9 @@ def read_index_class(path: Path) -> str:
     try:
         data = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelNotFound(f"model: {index} cannot be read as a diffusers model index: {exc}") from None
+        raise ModelNotFound(
+            f"model: {index} cannot be read as a diffusers model index: {exc}"
+        ) from None
     name = data.get("_class_name") if isinstance(data, dict) else None
     if not isinstance(name, str):
         raise ModelNotFound(f"model: {index} has no _class_name")
@@ -124,9 +128,7 @@ def weights_hash(path: Path) -> str:
 
     Hashing tens of GB is slow, so the result is cached against each file's size and mtime.
     """
-    files = sorted(
-        p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-    )
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
     signature = [[str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     key = hashlib.sha256(json.dumps([str(path.resolve()), signature]).encode()).hexdigest()
     store = cache_dir() / "weights-hashes"

@@ -102,5 +102,7 @@ def reserve_take(root: Path, name: str) -> Take:
         except FileExistsError:
             version += 1
         except OSError as exc:
-            raise RuntimeFailure(f"output_root: cannot create {take.folder}: {exc.strerror}") from None
+            raise RuntimeFailure(
+                f"output_root: cannot create {take.folder}: {exc.strerror}"
+            ) from None
     raise RuntimeFailure(f"output_root: no free version folder under {base}")

@@ -25,18 +25,18 @@ def _text_encoder(umt5: bool) -> tuple[Any, Any]:
     from transformers import ByT5Tokenizer, T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
 
     tokenizer = ByT5Tokenizer()
-    config_class = UMT5Config if umt5 else T5Config
-    config = config_class(
-        vocab_size=len(tokenizer),
-        d_model=32,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-    )
-    encoder_class = UMT5EncoderModel if umt5 else T5EncoderModel
-    return encoder_class(config), tokenizer
+    sizes: dict[str, Any] = {
+        "vocab_size": len(tokenizer),
+        "d_model": 32,
+        "d_kv": 8,
+        "d_ff": 37,
+        "num_layers": 2,
+        "num_heads": 4,
+        "relative_attention_num_buckets": 8,
+    }
+    if umt5:
+        return UMT5EncoderModel(UMT5Config(**sizes)), tokenizer
+    return T5EncoderModel(T5Config(**sizes)), tokenizer
 
 
 def _build_tiny_ltx() -> Any:

@@ -1,0 +1,9 @@
+"""One module per subcommand; each has `register(subparsers)` and sets `run` on its parser."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from core.commands import generate, info
+
+COMMANDS: list[ModuleType] = [info, generate]

@@ -1,0 +1,62 @@
+"""Test set-up: an isolated cache, no network, helpers to run the CLI as users do."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+SHARED = REPO.parent / "shared"
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A private model cache (built-ins are built once per session) and a clean environment."""
+    saved = dict(os.environ)
+    os.environ["GENVFX_CACHE"] = str(tmp_path_factory.mktemp("genvfx-cache"))
+    for name in ("GENVFX_MODELS", "OCIO", "GENVFX_OUT"):
+        os.environ.pop(name, None)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["GENVFX_TEST_NETGUARD"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), str(REPO)])
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a network connection (UNIX sockets stay allowed)."""
+    original = socket.socket.connect
+
+    def refuse(self: socket.socket, address: object) -> None:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original(self, address)  # type: ignore[arg-type]
+        raise NetworkUsed(f"a test tried to open a network connection to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+def genvfx_command() -> list[str]:
+    """The CLI as a subprocess, from this checkout (whatever is installed)."""
+    return [sys.executable, "-m", "core"]
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(
+            f"shared corpus not found at {SHARED} (only present beside the project checkout)"
+        )
+    return SHARED
