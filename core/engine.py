@@ -61,16 +61,24 @@ def generate(
     on_event: EventSink = ignore,
     cancel: CancelToken | None = None,
     cache: PipelineCache | None = None,
+    take: Take | None = None,
 ) -> Done:
-    """Run one job to a complete take, or raise a `GenvfxError`."""
+    """Run one job to a complete take, or raise a `GenvfxError`.
+
+    With `take`, frames go into that existing version folder and its manifest is left
+    alone: a farm task writes its window of a take that a final step completes. Frames
+    already on disk there are kept, so re-running a finished window does nothing.
+    """
     cancel = cancel or CancelToken()
     cache = cache or PipelineCache()
     on_event(Stage("resolve", f"resolving {job.model}"))
     prepared = prepare(job)
     on_event(Stage("hash", f"hashing weights of {prepared.model.path}"))
     weights = prepared.model.weights_hash()
+    if take is not None:
+        return _run(prepared, take, None, on_event, cancel, cache, weights)
     take = reserve_take(Path(job.output_root), job.name)
-    manifest = _manifest(prepared, take, weights)
+    manifest = manifest_for(prepared, take, weights)
     take.write_manifest(manifest)
     try:
         done = _run(prepared, take, manifest, on_event, cancel, cache, weights)
@@ -89,13 +97,17 @@ def generate(
 def _run(
     prepared: Prepared,
     take: Take,
-    manifest: dict[str, Any],
+    manifest: dict[str, Any] | None,
     on_event: EventSink,
     cancel: CancelToken,
     cache: PipelineCache,
     weights: str,
 ) -> Done:
     job, plan = prepared.job, prepared.plan
+    paths = [take.frame_path(f, job.frames.last) for f in job.frames]
+    if manifest is None and all(p.is_file() for p in paths):
+        on_event(Stage("skip", f"frames {job.frames} are already in {take.folder}"))
+        return _done(take, paths, loaded=False)
     key = LoadKey(
         path=prepared.model.path,
         pipeline_class=plan.pipeline_class,
@@ -120,6 +132,8 @@ def _run(
     inference_s = time.monotonic() - started
     on_event(Stage("write", f"writing {frames_total} frames to {take.folder}"))
     paths = _write_frames(prepared, take, pixels[:frames_total], weights, on_event, cancel)
+    if manifest is None:
+        return _done(take, paths, loaded)
     manifest.update(
         complete=True,
         status="complete",
@@ -131,6 +145,10 @@ def _run(
         ],
     )
     take.write_manifest(manifest)
+    return _done(take, paths, loaded)
+
+
+def _done(take: Take, paths: list[Path], loaded: bool) -> Done:
     return Done(
         take_dir=str(take.folder),
         version=take.label,
@@ -170,6 +188,8 @@ def _write_frames(
     def write_one(index: int) -> Path:
         if cancel.cancelled:
             raise Cancelled("cancelled while writing frames")
+        if paths[index].is_file():
+            return paths[index]
         rgb = convert(
             pixels[index], prepared.ocio_config, prepared.model_space, prepared.working_space
         )
@@ -214,7 +234,8 @@ def provenance(prepared: Prepared, take: Take, weights: str) -> Mapping[str, Att
     return {ATTRIBUTE_PREFIX + k: v for k, v in values.items()}
 
 
-def _manifest(prepared: Prepared, take: Take, weights: str) -> dict[str, Any]:
+def manifest_for(prepared: Prepared, take: Take, weights: str) -> dict[str, Any]:
+    """The take's manifest before any frame is written (`complete` false)."""
     job, plan = prepared.job, prepared.plan
     return {
         "genvfx_version": __version__,

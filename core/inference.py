@@ -56,9 +56,21 @@ class PipelineCache:
             self._key, self._pipe = None, None
 
 
+def quiet_libraries() -> None:
+    """diffusers and transformers print progress bars and warnings to stderr; genvfx reports its own."""
+    import diffusers
+    import transformers
+
+    for logging_module in (diffusers.utils.logging, transformers.utils.logging):
+        logging_module.set_verbosity_error()
+        logging_module.disable_progress_bar()
+
+
 def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
     import diffusers
     import torch
+
+    quiet_libraries()
 
     pipeline_type = getattr(diffusers, key.pipeline_class, None)
     if pipeline_type is None:
@@ -68,7 +80,7 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
     try:
         pipe = pipeline_type.from_pretrained(
             str(key.path),
-            torch_dtype=getattr(torch, key.dtype),
+            dtype=getattr(torch, key.dtype),
             local_files_only=not allow_network,
         )
     except Exception as exc:

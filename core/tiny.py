@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ModelNotFound
+from core.inference import quiet_libraries
 from core.paths import cache_dir
 
 PREFIX = "builtin:"
-BUILD = "2"
+BUILD = "3"
 
 
 def _text_encoder(umt5: bool) -> tuple[Any, Any]:
@@ -64,8 +65,11 @@ def _build_tiny_ltx() -> Any:
     vae = AutoencoderKLLTXVideo(
         latent_channels=8,
         block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
         spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
         layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
         patch_size=1,
         patch_size_t=1,
         encoder_causal=True,
@@ -149,6 +153,7 @@ def ensure_builtin(reference: str) -> Path:
         return final
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    quiet_libraries()
     try:
         BUILDERS[name]().save_pretrained(staging)
         try:
