@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from core.nk.stack import Step
 
 GROUP_CLASSES = frozenset({"Group", "Gizmo", "LiveGroup"})
-COMMANDS = frozenset({"version", "define_window_layout_xml", "add_layer", "set", "push", "end_group"})
+COMMANDS = frozenset(
+    {"version", "define_window_layout_xml", "add_layer", "set", "push", "end_group"}
+)
 
 
 @dataclass
@@ -129,7 +131,9 @@ class Script:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise InvalidField("script", str(path), f"a readable .nk file ({exc.strerror})") from None
+            raise InvalidField(
+                "script", str(path), f"a readable .nk file ({exc.strerror})"
+            ) from None
         return cls.parse(data)
 
     @classmethod
