@@ -114,10 +114,8 @@ def template(
     The take folder is a PATH parameter (so a farm's path mapping applies); its default
     is relative to the template's folder, as Open Job Description requires.
     """
+    check_template_inputs(job, chunk, genvfx, template_dir)
     folder = os.path.relpath(take.folder, Path(template_dir).absolute())
-    for label, value in (("take folder", folder), ("genvfx command", genvfx)):
-        if _UNSAFE_FOR_TEMPLATE.search(value):
-            raise InvalidField(label, value, "text without quotes, braces or line breaks")
     window_labels = [str(w) for w in windows(job.frames, chunk)]
     take_dir = "'{{Param.TakeDir}}'"
     generate = (
@@ -134,7 +132,7 @@ def template(
                 "name": "TakeDir",
                 "type": "PATH",
                 "objectType": "DIRECTORY",
-                "dataFlow": "OUT",
+                "dataFlow": "INOUT",
                 "default": folder,
                 "description": "The reserved take folder (job.json and manifest.json inside).",
             },
@@ -162,6 +160,17 @@ def template(
             },
         ],
     }
+
+
+def check_template_inputs(job: GenerationJob, chunk: int, genvfx: str, template_dir: Path) -> None:
+    """Everything `template` would refuse, checked before a take folder is reserved."""
+    windows(job.frames, chunk)
+    if not Path(template_dir).is_dir():
+        raise InvalidField("out", str(template_dir), "a path in an existing folder")
+    takes = str(Path(job.output_root) / job.name)
+    for label, value in (("output_root", takes), ("genvfx", genvfx)):
+        if _UNSAFE_FOR_TEMPLATE.search(value):
+            raise InvalidField(label, value, "text without quotes, braces or line breaks")
 
 
 def _bash_script(body: str) -> dict[str, Any]:

@@ -293,6 +293,9 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
     assert windows == ["1001-1002", "1003-1003"]
     again = run_cli("farm", str(job_file), "--chunk", "2", "--out", str(template))
     assert again.returncode == 2 and "out" in again.stderr
+    zero = run_cli("farm", str(job_file), "--chunk", "0", "--out", str(base / "zero.yaml"))
+    assert zero.returncode == 2 and "chunk" in zero.stderr
+    assert sorted(p.name for p in take.parent.iterdir()) == ["v001"]
 
     openjd = Path(sys.executable).parent / "openjd"
     assert subprocess.run([str(openjd), "check", str(template)], check=False).returncode == 0

@@ -109,6 +109,21 @@ Merge2 {
  inputs 2
  name FragMerge
 }
+NoOp {
+ name Tricky
+ python {
+push 0
+end_group
+}
+ tcl "first
+}
+push 0"
+ addUserKnob {26 ""}
+}
+clone node18e3d27400|Blur|13140 Blur {
+ size 4
+ name ClipClone
+}
 push $Nnever_set
 Dot {
  name Dot1
@@ -205,6 +220,12 @@ def test_fragment_inputs_come_from_the_selection() -> None:
     assert script.find("Blur9").inputs == [External("$cut_paste_input")]
     assert script.find("FragMerge").inputs == [script.find("FragRead"), script.find("Blur9")]
     assert script.find("Dot1").inputs == [External("$Nnever_set")]
+    tricky = script.find("Tricky")
+    assert tricky.inputs == [script.find("FragMerge")]
+    assert tricky.knob("python") == "\npush 0\nend_group\n"
+    assert tricky.knob("tcl") == "first\n}\npush 0"
+    clip = script.find("ClipClone")
+    assert clip.cls == "Blur" and clip.inputs == [tricky] and clip.knob("size") == "4"
 
 
 def test_find_reports_what_exists() -> None:
@@ -263,7 +284,7 @@ def test_insert_over_other_corpus_nodes_with_clones_and_groups(shared_dir: Path)
 
 def test_insert_into_a_fragment() -> None:
     script = Script.parse(FRAGMENT)
-    for name in ("Blur9", "FragRead", "FragMerge", "Dot1"):
+    for name in ("Blur9", "FragRead", "FragMerge", "Tricky", "ClipClone", "Dot1"):
         check_insertion(
             script, script.find(name), insert_over(script, script.find(name), SOURCE, MERGE)
         )

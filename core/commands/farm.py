@@ -56,7 +56,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.errors import InvalidField
-    from core.farm import default_command, reserve, template, validate, windows, write_template
+    from core.farm import (
+        check_template_inputs,
+        default_command,
+        reserve,
+        template,
+        validate,
+        write_template,
+    )
 
     source: Path = args.source
     if not source.is_file():
@@ -67,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if args.template_out.exists():
         raise InvalidField("out", str(args.template_out), "a file that does not exist yet")
     job = build_job(args)
-    windows(job.frames, args.chunk)
+    genvfx = args.genvfx or default_command()
+    folder = args.template_out.absolute().parent
+    check_template_inputs(job, args.chunk, genvfx, folder)
     take = reserve(job)
-    document = template(
-        job, take, args.chunk, args.genvfx or default_command(), args.template_out.parent
-    )
+    document = template(job, take, args.chunk, genvfx, folder)
     validate(document)
     write_template(document, args.template_out)
     print(f"genvfx: reserved {take.folder}", file=sys.stderr)
