@@ -315,3 +315,19 @@ def test_quote_round_trips_any_text(text: str) -> None:
     script = Script.parse(data)
     assert script.find("R").knob("label") == text
     assert script.to_bytes() == data
+
+
+def test_gizmo_file_without_header() -> None:
+    data = (
+        b"Gizmo {\n inputs 2\n addUserKnob {20 User}\n}\n"
+        b" Input {\n  inputs 0\n  name fg\n }\n"
+        b" Input {\n  inputs 0\n  name bg\n  number 1\n }\n"
+        b" Merge2 {\n  inputs 2\n  name Over\n }\n"
+        b" Output {\n  name Output1\n }\n"
+        b"end_group\n"
+    )
+    script = Script.parse(data)
+    assert script.to_bytes() == data
+    over = script.find("<Gizmo>.Over")
+    assert over.inputs == [script.find("<Gizmo>.bg"), script.find("<Gizmo>.fg")]
+    assert script.nodes()[0].inputs == [External("nothing"), External("nothing")]
