@@ -204,6 +204,7 @@ def test_inputs_follow_the_stack_rules() -> None:
     assert node("Switch1").inputs == [None, node("Merge1")]
     clone = next(n for n in script.nodes() if n.clone_ref == "$C2")
     assert clone.cls == "Grade" and clone.clone_source is node("Grade1")
+    assert clone.knob("white") == "1.2" and clone.knob("xpos") == "300"
     assert clone.inputs == [node("Switch1")]
     assert node("Wrap").inputs == [clone]
     assert node("Wrap.InnerMerge").inputs == [node("Wrap.InnerRead"), node("Wrap.Input1")]

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InvalidField
-from core.nk.tokens import ENCODING, ERRORS, line_words, skip_blank, word_end, word_text
+from core.nk.tokens import line_words, skip_blank, word_end, word_text
 
 if TYPE_CHECKING:
     from core.nk.stack import Step
 
+_OWN_KNOBS = frozenset({"name", "xpos", "ypos", "selected"})
 GROUP_CLASSES = frozenset({"Group", "Gizmo", "LiveGroup"})
 COMMANDS = frozenset(
     {"version", "define_window_layout_xml", "add_layer", "set", "push", "end_group"}
@@ -63,10 +64,16 @@ class Node:
     clone_source: Node | None = None
 
     def knob(self, name: str) -> str | None:
-        """The value of the last knob line called `name`, or None."""
+        """The value of the last knob line called `name`, or None.
+
+        A clone shares its source's knobs: what its own block does not set comes from the
+        source, except the knobs that place and name it.
+        """
         for knob in reversed(self.knobs):
             if knob.name == name:
                 return knob.value
+        if self.clone_source is not None and name not in _OWN_KNOBS:
+            return self.clone_source.knob(name)
         return None
 
     @property
@@ -87,8 +94,6 @@ class Node:
     def input_counts(self) -> tuple[int, int]:
         """(normal inputs, mask inputs) from the `inputs N` / `inputs N+M` knob (default 1)."""
         text = self.knob("inputs")
-        if text is None and self.clone_ref is not None and self.clone_source is not None:
-            text = self.clone_source.knob("inputs")
         if text is None:
             return (0, 0) if self.cls == "Root" else (1, 0)
         head, _, tail = text.partition("+")
@@ -272,7 +277,3 @@ def _build_tree(statements: list[Statement]) -> list[Node]:
         elif statement.kind == "command" and statement.words[:1] == ["end_group"] and groups:
             groups.pop().end_statement = statement
     return nodes
-
-
-def decode(raw: bytes) -> str:
-    return raw.decode(ENCODING, ERRORS)
