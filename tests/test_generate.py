@@ -195,3 +195,12 @@ def test_second_job_reuses_the_loaded_pipeline(tmp_path: Path) -> None:
     first = generate(make_job(tmp_path, frames="1-1", format="32x32"), cache=cache)
     second = generate(make_job(tmp_path, frames="1-1", format="32x32", seed=3), cache=cache)
     assert (first.model_loaded, second.model_loaded) == (True, False)
+
+
+@pytest.mark.parametrize("option", ["vae_tiling", "cpu_offload"])
+def test_memory_options_give_a_complete_take_and_are_recorded(tmp_path: Path, option: str) -> None:
+    done = generate(make_job(tmp_path, frames="1-1", **{option: True}), cache=PipelineCache())
+    manifest = json.loads(Path(done.manifest).read_text())
+    assert manifest["complete"] is True
+    assert manifest["job"][option] is True
+    assert np.isfinite(read_exr(Path(done.frames[0]))[0]).all()
