@@ -25,7 +25,9 @@ HOSTILE = '[exec rm -rf ~] $env(HOME) "}{'
 TINY = ["--model", "builtin:tiny-ltx", "--format", "64x64", "--steps", "2", "--seed", "11"]
 
 
-def comp_script(plate: Path, other: Path, ocio: bool = False) -> bytes:
+def comp_script(
+    plate: Path, other: Path, ocio: bool = False, other_range: tuple[int, int] = (1, 2)
+) -> bytes:
     colour = (
         " colorManagement OCIO\n OCIO_config fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1\n"
         ' workingSpaceLUT "ACEScg"\n'
@@ -43,7 +45,8 @@ def comp_script(plate: Path, other: Path, ocio: bool = False) -> bytes:
         "Grade {\n name Grade1\n}\n"
         "Group {\n name Pack\n}\n"
         " Input {\n  inputs 0\n  name Input1\n }\n"
-        f" Read {{\n  inputs 0\n  file {other}\n  first 1\n  last 2\n  name Ordinary\n }}\n"
+        f" Read {{\n  inputs 0\n  file {other}\n  first {other_range[0]}\n"
+        f"  last {other_range[1]}\n  name Ordinary\n }}\n"
         " Merge2 {\n  inputs 2\n  name Inner\n }\n"
         " Output {\n  name Output1\n }\n"
         "end_group\n"
@@ -183,6 +186,17 @@ def test_audit_lists_generated_reads_only(shot: dict[str, Path]) -> None:
     gap_report = json.loads(run_cli("audit", str(gap), "--json").stdout)
     assert gap_report["generated"][0]["all_frames_exist"] is False
     assert gap_report["generated"][0]["frames_found"] == 2
+
+    nested = base / "nested.nk"
+    nested.write_bytes(
+        comp_script(
+            shot["plain"] / "bg.####.exr",
+            shot["take"] / "fx_v001.####.exr",
+            other_range=(1001, 1003),
+        )
+    )
+    [inner] = json.loads(run_cli("audit", str(nested), "--json").stdout)["generated"]
+    assert inner["node"] == "Pack.Ordinary" and inner["all_frames_exist"] is True
 
     missing = run_cli("audit", str(base / "none.nk"))
     assert missing.returncode == 2 and "script" in missing.stderr
