@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from core.commands import generate, info
+from core.commands import generate, info, worker
 
-COMMANDS: list[ModuleType] = [info, generate]
+COMMANDS: list[ModuleType] = [info, generate, worker]
