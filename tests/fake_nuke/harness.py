@@ -93,3 +93,31 @@ def cancel_task(task: nuke.ProgressTask) -> None:
 
 def menu(name: str) -> nuke.Menu:
     return nuke._STATE["menus"][name]
+
+
+def reopen(node: nuke.Node) -> nuke.Node:
+    """Save and reopen: a fresh instance of the gizmo with the saved knob values, then onCreate.
+
+    Only the node's own knobs are saved (a gizmo's internal nodes are rebuilt from the
+    .gizmo file), as in Nuke.
+    """
+    saved = {name: knob._value for name, knob in node._knobs.items()}
+    inputs = list(node._inputs)
+    typ = node.Class()
+    path = nuke._find_gizmo(typ)
+    assert path is not None
+    with open(path, encoding="utf-8") as handle:
+        parsed = nuke.nk_text.parse_script(handle.read())
+    with nuke._LOCK:
+        nuke._STATE["nodes"].remove(node)
+    fresh = nuke._build(parsed[0], nuke._ROOT, str(saved["name"]))
+    fresh._class = typ
+    for name, value in saved.items():
+        if name in fresh._knobs:
+            fresh._knobs[name]._value = value
+    for index, source in enumerate(inputs):
+        fresh.setInput(index, source)
+    with nuke._LOCK:
+        nuke._STATE["nodes"].append(fresh)
+    nuke._run_python(str(fresh["onCreate"].value()), fresh, None)
+    return fresh

@@ -93,6 +93,12 @@ class Knob:
         _run_python(str(self._value), self.node(), self)
 
 
+_CLASS_KNOBS: dict[str, dict[str, tuple[int, Any]]] = {
+    "Read": {"file": (2, ""), "first": (3, 1), "last": (3, 1)},
+    "Write": {"file": (2, "")},
+}
+
+
 class Node:
     def __init__(self, cls: str, name: str, parent: Node | None = None) -> None:
         self._class = cls
@@ -103,6 +109,8 @@ class Node:
         self._format = Format(1920, 1080)
         self._add("name", 1, name)
         self._add("disable", 6, False)
+        for knob, (kind, default) in _CLASS_KNOBS.get(cls, {}).items():
+            self._add(knob, kind, default)
 
     def _add(self, name: str, kind: int, value: Any = None) -> Knob:
         knob = Knob(name, kind, value, self)
@@ -318,10 +326,6 @@ def createNode(typ: str, knobs: str = "", inpanel: bool = True) -> Node:
         node._class = typ
     else:
         node = Node(typ, name, _ROOT)
-        if typ == "Read":
-            node._add("file", 2, "")
-            node._add("first", 3, 1)
-            node._add("last", 3, 1)
     with _LOCK:
         _STATE["nodes"].append(node)
     on_create = node._knobs.get("onCreate")
