@@ -121,3 +121,8 @@ def reopen(node: nuke.Node) -> nuke.Node:
         nuke._STATE["nodes"].append(fresh)
     nuke._run_python(str(fresh["onCreate"].value()), fresh, None)
     return fresh
+
+
+def reset_messages() -> None:
+    with nuke._LOCK:
+        nuke._STATE["messages"].clear()
