@@ -5,7 +5,7 @@ try:
     import nuke_plugin.install
 
     nuke_plugin.install.init()
-except BaseException as _genvfx_error:  # noqa: BLE001 - never stop Nuke from starting
+except BaseException as _genvfx_error:
     import sys
 
-    print("genvfx: not loaded: {!r}".format(_genvfx_error), file=sys.stderr)
+    print(f"genvfx: not loaded: {_genvfx_error!r}", file=sys.stderr)

@@ -4,7 +4,7 @@ try:
     import nuke_plugin.install
 
     nuke_plugin.install.menu()
-except BaseException as _genvfx_error:  # noqa: BLE001 - never stop Nuke from starting
+except BaseException as _genvfx_error:
     import sys
 
-    print("genvfx: menu not added: {!r}".format(_genvfx_error), file=sys.stderr)
+    print(f"genvfx: menu not added: {_genvfx_error!r}", file=sys.stderr)

@@ -213,9 +213,13 @@ def _prepare(node: Any) -> Dict[str, Any]:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         folder = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER, stamp)
         os.makedirs(folder, exist_ok=True)
-        job["plate"] = _render_input(node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last)
+        job["plate"] = _render_input(
+            node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last
+        )
         if job["mode"] == "inpaint":
-            job["mask"] = _render_input(node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last)
+            job["mask"] = _render_input(
+                node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
+            )
     return job
 
 
@@ -259,7 +263,9 @@ def follow(handle: JobHandle, node_name: str) -> None:
                 task.setMessage(str(event.get("message", "")))
                 _later(_status_by_name, node_name, str(event.get("message", "")))
             elif kind == "accepted" and event.get("queued"):
-                _later(_status_by_name, node_name, "queued behind {} job(s)".format(event["queued"]))
+                _later(
+                    _status_by_name, node_name, "queued behind {} job(s)".format(event["queued"])
+                )
             elif kind in ("done", "error", "cancelled"):
                 _finish(node_name)
                 _later(_ended, node_name, event)
@@ -267,7 +273,9 @@ def follow(handle: JobHandle, node_name: str) -> None:
     except Exception:
         logger().exception("%s: following the job failed", node_name)
         _finish(node_name)
-        _later(_ended, node_name, {"event": "error", "message": "lost track of the job (see the log)"})
+        _later(
+            _ended, node_name, {"event": "error", "message": "lost track of the job (see the log)"}
+        )
     finally:
         del task
 
@@ -308,7 +316,10 @@ def _ended(node_name: str, event: Dict[str, Any]) -> None:
         version = str(event.get("version", ""))
         refresh_takes(node, select_version=version)
         loaded = " (model loaded)" if event.get("model_loaded") else ""
-        _set_status(node, "idle: {} complete, {} frames{}".format(version, len(event.get("frames", [])), loaded))
+        _set_status(
+            node,
+            "idle: {} complete, {} frames{}".format(version, len(event.get("frames", [])), loaded),
+        )
     elif kind == "cancelled":
         _set_status(node, "idle: cancelled")
     else:

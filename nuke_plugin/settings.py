@@ -45,11 +45,15 @@ def parse_frames(text: str, context: Context) -> Tuple[int, int]:
         return context.plate_range or context.root_range
     match = re.fullmatch(r"(-?\d+)(?:\s*-\s*(-?\d+))?", text)
     if not match:
-        raise SettingsError("frames", "{!r} is not a range; use FIRST-LAST, e.g. 1001-1100".format(text))
+        raise SettingsError(
+            "frames", "{!r} is not a range; use FIRST-LAST, e.g. 1001-1100".format(text)
+        )
     first = int(match.group(1))
     last = int(match.group(2)) if match.group(2) is not None else first
     if last < first:
-        raise SettingsError("frames", "the last frame {} is before the first {}".format(last, first))
+        raise SettingsError(
+            "frames", "the last frame {} is before the first {}".format(last, first)
+        )
     return first, last
 
 
@@ -64,7 +68,9 @@ def output_root(text: str, context: Context) -> str:
         return os.path.join(os.path.dirname(os.path.abspath(context.script_path)), DEFAULT_FOLDER)
     if not os.path.isabs(text):
         if not context.script_path:
-            raise SettingsError("output_root", "{!r} is relative and the script is not saved".format(text))
+            raise SettingsError(
+                "output_root", "{!r} is relative and the script is not saved".format(text)
+            )
         return os.path.normpath(os.path.join(os.path.dirname(context.script_path), text))
     return os.path.normpath(text)
 
@@ -75,7 +81,9 @@ def _integer(knob: str, value: Any, low: int, high: int) -> int:
     except (TypeError, ValueError):
         raise SettingsError(knob, "{!r} is not a number".format(value)) from None
     if number != int(number) or not low <= number <= high:
-        raise SettingsError(knob, "{!r} is not a whole number from {} to {}".format(value, low, high))
+        raise SettingsError(
+            knob, "{!r} is not a whole number from {} to {}".format(value, low, high)
+        )
     return int(number)
 
 
@@ -96,13 +104,17 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
     are filled in by the caller once the inputs are rendered.
     """
     if not NAME_PATTERN.fullmatch(context.name):
-        raise SettingsError("name", "rename the node to letters, digits, '_' or '-' (it names the takes)")
+        raise SettingsError(
+            "name", "rename the node to letters, digits, '_' or '-' (it names the takes)"
+        )
     prompt = str(values.get("prompt", "")).strip()
     if not prompt:
         raise SettingsError("prompt", "type what to generate")
     model = str(values.get("model", "")).strip()
     if not model:
-        raise SettingsError("model", "choose a model folder, a name under GENVFX_MODELS, or builtin:tiny-ltx")
+        raise SettingsError(
+            "model", "choose a model folder, a name under GENVFX_MODELS, or builtin:tiny-ltx"
+        )
     mode = str(values.get("mode", "t2v"))
     if mode not in MODES:
         raise SettingsError("mode", "{!r} is not one of {}".format(mode, ", ".join(MODES)))

@@ -49,7 +49,9 @@ def take_info(folder: str, number: int) -> Optional[TakeInfo]:
         pattern = str(manifest["pattern"])
     except (KeyError, TypeError, ValueError):
         return None
-    job = manifest.get("job") if isinstance(manifest.get("job"), dict) else {}
+    job = manifest.get("job")
+    if not isinstance(job, dict):
+        job = {}
     seed = job.get("seed")
     return TakeInfo(
         version=os.path.basename(folder),

@@ -30,7 +30,9 @@ def worker_command() -> List[str]:
     try:
         command = shlex.split(text)
     except ValueError as exc:
-        raise WorkerError("GENVFX_WORKER={!r} cannot be split into a command: {}".format(text, exc)) from None
+        raise WorkerError(
+            "GENVFX_WORKER={!r} cannot be split into a command: {}".format(text, exc)
+        ) from None
     if not command:
         raise WorkerError("GENVFX_WORKER is empty")
     return command
@@ -75,9 +77,11 @@ class WorkerClient:
         env.setdefault("GENVFX_LOG_DIR", log_dir())
         env["PYTHONUNBUFFERED"] = "1"
         try:
-            stderr = open(self.stderr_log, "a", encoding="utf-8")
+            stderr = open(self.stderr_log, "a", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise WorkerError("cannot open the worker log {}: {}".format(self.stderr_log, exc)) from None
+            raise WorkerError(
+                "cannot open the worker log {}: {}".format(self.stderr_log, exc)
+            ) from None
         try:
             self._process = subprocess.Popen(
                 self.command,
@@ -92,7 +96,9 @@ class WorkerClient:
         except OSError as exc:
             raise WorkerError(
                 "cannot start the genvfx worker `{}`: {}. Install genvfx, or set GENVFX_WORKER "
-                "to the command that runs `genvfx worker`.".format(" ".join(self.command), exc.strerror or exc)
+                "to the command that runs `genvfx worker`.".format(
+                    " ".join(self.command), exc.strerror or exc
+                )
             ) from None
         finally:
             stderr.close()
@@ -143,7 +149,9 @@ class WorkerClient:
                 process.stdin.write(line + "\n")
                 process.stdin.flush()
             except (OSError, ValueError) as exc:
-                raise WorkerError("the genvfx worker stopped accepting jobs: {}".format(exc)) from None
+                raise WorkerError(
+                    "the genvfx worker stopped accepting jobs: {}".format(exc)
+                ) from None
 
     def _read(self) -> None:
         process = self._process
@@ -160,7 +168,7 @@ class WorkerClient:
             with self._lock:
                 handle = self._handles.get(job_id) if isinstance(job_id, str) else None
                 if handle is not None and event.get("event") in TERMINAL:
-                    self._handles.pop(job_id, None)
+                    self._handles.pop(handle.id, None)
             if handle is None:
                 logger().warning("worker event for no job: %s", line.strip()[:300])
             else:

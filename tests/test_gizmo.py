@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from pathlib import Path
 
@@ -22,10 +23,8 @@ def node_module() -> tuple[dict[str, object], set[str]]:
     functions = set()
     for item in tree.body:
         if isinstance(item, ast.Assign) and isinstance(item.targets[0], ast.Name):
-            try:
+            with contextlib.suppress(ValueError):
                 constants[item.targets[0].id] = ast.literal_eval(item.value)
-            except ValueError:
-                pass
         elif isinstance(item, ast.FunctionDef):
             functions.add(item.name)
     return constants, functions
@@ -156,7 +155,7 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 base = node.func.value
-                if isinstance(base, ast.Name) and base.id == "genvfx_node" or (
+                if (isinstance(base, ast.Name) and base.id == "genvfx_node") or (
                     isinstance(base, ast.Attribute) and base.attr == "node"
                 ):
                     called.add(node.func.attr)

@@ -26,7 +26,7 @@ from tests.fake_nuke import nk_text
 from tests.fake_nuke import nuke as fake
 
 REPO = Path(__file__).resolve().parents[1]
-PLUGIN_FILES = sorted((REPO / "nuke_plugin").glob("*.py")) + [REPO / "init.py", REPO / "menu.py"]
+PLUGIN_FILES = [*sorted((REPO / "nuke_plugin").glob("*.py")), REPO / "init.py", REPO / "menu.py"]
 GIZMO = REPO / "gizmos" / "GenerateElement.gizmo"
 STUB_FILES = (
     "_nuke.pyi",
@@ -70,7 +70,7 @@ class Params:
         """A call valid against `fake` is valid against this stub signature."""
         if self.varargs and self.varkw:
             return True
-        if fake.varargs and not self.varargs or fake.varkw and not self.varkw:
+        if (fake.varargs and not self.varargs) or (fake.varkw and not self.varkw):
             return False
         for index, name in enumerate(fake.positional):
             if index >= len(self.positional):
@@ -343,7 +343,12 @@ def test_plugin_imports_and_runs_under_a_real_python_39(tmp_path: Path) -> None:
         "print(takes.list_takes('/nonexistent', 'El1'), nuke_plugin.worker_client.worker_command())\n"
     )
     result = subprocess.run(
-        [interpreter, "-I", "-c", f"import sys; sys.path[:0] = {[str(tmp_path), str(REPO)]!r}\n{code}"],
+        [
+            interpreter,
+            "-I",
+            "-c",
+            f"import sys; sys.path[:0] = {[str(tmp_path), str(REPO)]!r}\n{code}",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.fake_nuke.fixtures)
 """End to end: the GenerateElement gizmo in the fake Nuke, a real worker, the tiny LTX model."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fake_nuke import harness
-from tests.fake_nuke.fixtures import fake_nuke, script  # noqa: F401
+from tests.fake_nuke.fixtures import fake_nuke, script  # noqa: F401 (fixtures)
 
 TIMEOUT = 120.0
 
@@ -62,7 +63,8 @@ def start_long_job(node: Any) -> None:
 
 
 def test_generate_lands_v001_then_v002_without_reloading(
-    fake_nuke: ModuleType, script: Path  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
 ) -> None:
     from nuke_plugin.worker_client import shared_client
 
@@ -75,7 +77,9 @@ def test_generate_lands_v001_then_v002_without_reloading(
     assert harness.evaluate(read, "file") == pattern
     assert (harness.evaluate(read, "first"), harness.evaluate(read, "last")) == (1001, 1009)
     assert node["has_take"].value() is True
-    assert all((takes / "v001" / f"GenerateElement1_v001.{f}.exr").is_file() for f in range(1001, 1010))
+    assert all(
+        (takes / "v001" / f"GenerateElement1_v001.{f}.exr").is_file() for f in range(1001, 1010)
+    )
     task = harness.tasks()[-1]
     assert task._progress == 100 and "writing frame 9/9" in task._messages
     pid = shared_client().pid
@@ -92,7 +96,8 @@ def test_generate_lands_v001_then_v002_without_reloading(
 
 
 def test_cancel_button_mid_run_leaves_the_node_idle(
-    fake_nuke: ModuleType, script: Path  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
 ) -> None:
     node = element(fake_nuke, steps=200)
     start_long_job(node)
@@ -105,7 +110,8 @@ def test_cancel_button_mid_run_leaves_the_node_idle(
 
 
 def test_cancelling_the_progress_bar_cancels_the_job(
-    fake_nuke: ModuleType, script: Path  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
 ) -> None:
     node = element(fake_nuke, steps=200)
     start_long_job(node)
@@ -116,7 +122,8 @@ def test_cancelling_the_progress_bar_cancels_the_job(
 
 
 def test_a_killed_worker_is_a_clear_error_and_the_next_generate_works(
-    fake_nuke: ModuleType, script: Path  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
 ) -> None:
     from nuke_plugin.worker_client import shared_client
 

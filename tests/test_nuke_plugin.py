@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.fake_nuke.fixtures)
 """The Nuke layer with the fake `nuke` and no worker: knobs, validation, inputs, takes, install."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fake_nuke import harness
-from tests.fake_nuke.fixtures import fake_nuke, script  # noqa: F401
+from tests.fake_nuke.fixtures import fake_nuke, script  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ class RecordingClient:
 
 
 @pytest.fixture
-def recording(monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType) -> RecordingClient:  # noqa: F811
+def recording(monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType) -> RecordingClient:
     import nuke_plugin.node
 
     client = RecordingClient()
@@ -67,7 +68,7 @@ def write_take(root: Path, name: str, version: int, seed: int, prompt: str, comp
     return folder
 
 
-def test_init_adds_the_gizmos_and_menu_adds_the_node(fake_nuke: ModuleType) -> None:  # noqa: F811
+def test_init_adds_the_gizmos_and_menu_adds_the_node(fake_nuke: ModuleType) -> None:
     import nuke_plugin.install
 
     assert fake_nuke._STATE["plugin_path"][0] == str(REPO / "gizmos")
@@ -81,13 +82,15 @@ def test_a_broken_install_never_stops_nuke(startup: str, tmp_path: Path) -> None
     (tmp_path / "nuke.py").write_text("raise ImportError('simulated broken install')\n")
     code = f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {str(REPO)!r}]\n"
     code += (REPO / startup).read_text() + "\nprint('nuke carried on')\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     assert "nuke carried on" in result.stdout
     assert "simulated broken install" in result.stderr and "genvfx" in result.stderr
 
 
-def test_new_node_is_idle_with_defaults(fake_nuke: ModuleType) -> None:  # noqa: F811
+def test_new_node_is_idle_with_defaults(fake_nuke: ModuleType) -> None:
     node = fake_nuke.createNode("GenerateElement")
     assert node.name() == "GenerateElement1"
     assert node["status"].value() == "idle"
@@ -108,13 +111,16 @@ def test_new_node_is_idle_with_defaults(fake_nuke: ModuleType) -> None:  # noqa:
         ({"guidance": 150.0}, "guidance: "),
         ({"mode": "i2v", "plate": None}, "plate: connect a plate"),
         ({"mode": "inpaint"}, "mask: connect a mask"),
-        ({"output_root": "relative/takes", "script": None}, "output_root: 'relative/takes' is relative"),
+        (
+            {"output_root": "relative/takes", "script": None},
+            "output_root: 'relative/takes' is relative",
+        ),
         ({"script": None}, "output_root: save the script first"),
     ],
 )
 def test_bad_knobs_refuse_clearly_and_start_nothing(
-    fake_nuke: ModuleType,  # noqa: F811
-    script: Path,  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
     recording: RecordingClient,
     change: dict[str, Any],
     words: str,
@@ -135,7 +141,9 @@ def test_bad_knobs_refuse_clearly_and_start_nothing(
 
 
 def test_t2v_job_takes_range_and_format_from_the_plate(
-    fake_nuke: ModuleType, script: Path, recording: RecordingClient  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
+    recording: RecordingClient,
 ) -> None:
     node = element(fake_nuke)
     node["seed"].setValue(1234)
@@ -161,7 +169,9 @@ def test_t2v_job_takes_range_and_format_from_the_plate(
 
 
 def test_without_a_plate_the_script_range_and_format_are_used(
-    fake_nuke: ModuleType, script: Path, recording: RecordingClient  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
+    recording: RecordingClient,
 ) -> None:
     node = element(fake_nuke, plate=False)
     node["frames"].setValue("5")
@@ -174,7 +184,9 @@ def test_without_a_plate_the_script_range_and_format_are_used(
 
 
 def test_ocio_script_sends_its_working_space_and_config(
-    fake_nuke: ModuleType, script: Path, recording: RecordingClient  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
+    recording: RecordingClient,
 ) -> None:
     root = fake_nuke.root()
     root["colorManagement"].setValue("OCIO")
@@ -188,7 +200,9 @@ def test_ocio_script_sends_its_working_space_and_config(
 
 
 def test_plate_modes_render_inputs_through_the_internal_writes(
-    fake_nuke: ModuleType, script: Path, recording: RecordingClient  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
+    recording: RecordingClient,
 ) -> None:
     node = element(fake_nuke)
     node.setInput(1, harness.make_plate(1001, 1009, 64, 48))
@@ -212,7 +226,8 @@ def test_plate_modes_render_inputs_through_the_internal_writes(
 
 
 def test_take_selector_lists_complete_takes_newest_first(
-    fake_nuke: ModuleType, script: Path  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
 ) -> None:
     root = script.parent / "genvfx"
     write_take(root, "GenerateElement1", 1, 11, "first try", complete=True)
@@ -227,7 +242,9 @@ def test_take_selector_lists_complete_takes_newest_first(
     assert node["has_take"].value() is False
     read = node.node("take_read")
     harness.user_set(node, "take", labels[1])
-    assert harness.evaluate(read, "file") == str(root / "GenerateElement1/v001/GenerateElement1_v001.####.exr")
+    assert harness.evaluate(read, "file") == str(
+        root / "GenerateElement1/v001/GenerateElement1_v001.####.exr"
+    )
     assert (harness.evaluate(read, "first"), harness.evaluate(read, "last")) == (1001, 1009)
     harness.user_set(node, "take", labels[0])
     assert node["take_version"].value() == "v002"
@@ -235,7 +252,7 @@ def test_take_selector_lists_complete_takes_newest_first(
     assert node["has_take"].value() is True
 
 
-def test_reopening_the_script_shows_the_same_take(fake_nuke: ModuleType, script: Path) -> None:  # noqa: F811
+def test_reopening_the_script_shows_the_same_take(fake_nuke: ModuleType, script: Path) -> None:
     root = script.parent / "genvfx"
     for version in (1, 2):
         write_take(root, "GenerateElement1", version, version, f"take {version}", complete=True)
@@ -249,7 +266,7 @@ def test_reopening_the_script_shows_the_same_take(fake_nuke: ModuleType, script:
     assert "v001" in harness.evaluate(reopened.node("take_read"), "file")
 
 
-def test_randomise_seed(fake_nuke: ModuleType) -> None:  # noqa: F811
+def test_randomise_seed(fake_nuke: ModuleType) -> None:
     node = element(fake_nuke)
     seeds = set()
     for _ in range(5):
@@ -258,7 +275,7 @@ def test_randomise_seed(fake_nuke: ModuleType) -> None:  # noqa: F811
     assert len(seeds) > 1 and all(0 <= s <= 2**31 - 1 for s in seeds)
 
 
-def test_cancel_with_nothing_running(fake_nuke: ModuleType) -> None:  # noqa: F811
+def test_cancel_with_nothing_running(fake_nuke: ModuleType) -> None:
     node = element(fake_nuke)
     node["cancel"].execute()
     assert node["status"].value() == "idle: nothing to cancel"
@@ -266,7 +283,9 @@ def test_cancel_with_nothing_running(fake_nuke: ModuleType) -> None:  # noqa: F8
 
 
 def test_a_worker_that_cannot_start_is_one_clear_message(
-    fake_nuke: ModuleType, script: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    fake_nuke: ModuleType,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GENVFX_WORKER", "/no/such/genvfx worker")
     node = element(fake_nuke)

@@ -67,7 +67,9 @@ class WorkerProcess:
         assert isinstance(event, dict)
         return event
 
-    def until(self, request_id: Any, kinds: tuple[str, ...]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def until(
+        self, request_id: Any, kinds: tuple[str, ...]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Events up to the first of `kinds` for `request_id` (others are kept, in order)."""
         seen = []
         while True:

@@ -21,9 +21,7 @@ def fake_nuke(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Modul
     """The fake as `nuke`, genvfx installed as NUKE_PATH would, logs in tmp_path."""
     monkeypatch.setitem(sys.modules, "nuke", fake)
     monkeypatch.setenv("GENVFX_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv(
-        "GENVFX_WORKER", shlex.join([sys.executable, "-m", "core", "worker"])
-    )
+    monkeypatch.setenv("GENVFX_WORKER", shlex.join([sys.executable, "-m", "core", "worker"]))
     harness.reset()
     import nuke_plugin.install
 

@@ -16,11 +16,8 @@ EXPR_REF = re.compile(r"^\{parent\.(\w+)\}$")
 def reset() -> None:
     """A fresh, untitled session: no nodes, nothing recorded."""
     with nuke._LOCK:
-        for key, value in nuke._STATE.items():
-            if isinstance(value, list):
-                value.clear()
-            elif isinstance(value, dict):
-                value.clear()
+        for value in nuke._STATE.values():
+            value.clear()
     nuke._ROOT.__init__()  # type: ignore[misc]
 
 

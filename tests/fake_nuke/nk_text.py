@@ -95,7 +95,7 @@ def commands(text: str, first_line: int = 1) -> list[tuple[int, list[Word]]]:
             i = j + 1
         else:
             j = i
-            while j < n and text[j] not in " \t\r\n{}\"":
+            while j < n and text[j] not in ' \t\r\n{}"':
                 j += 2 if text[j] == "\\" else 1
             words.append(Word(_unescape(text[i:j]), "bare"))
             i = j
@@ -214,7 +214,12 @@ def parse_script(text: str) -> list[NkNode]:
         head = words[0].text
         if head in ("version", "define_window_layout_xml", "add_layer"):
             continue
-        if head == "set" and len(words) == 4 and words[2].text == "[stack" and words[3].text == "0]":
+        if (
+            head == "set"
+            and len(words) == 4
+            and words[2].text == "[stack"
+            and words[3].text == "0]"
+        ):
             saved[words[1].text] = stack[-1] if stack else None
             continue
         if head == "push" and len(words) == 2:
