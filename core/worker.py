@@ -101,14 +101,14 @@ class Worker:
         """Answer requests until stdin closes or a shutdown arrives; 0 when all went to plan."""
         self._thread.start()
         LOG.info("worker %s ready (pid %d)", __version__, os.getpid())
-        for line in requests:
-            if not line.strip():
-                continue
-            if not self.handle_line(line) or self.channel.broken:
-                break
-        else:
-            LOG.info("stdin closed")
-        self.stop()
+        try:
+            for line in requests:
+                if line.strip() and (not self.handle_line(line) or self.channel.broken):
+                    break
+            else:
+                LOG.info("stdin closed")
+        finally:
+            self.stop()
         return 0
 
     def handle_line(self, line: str) -> bool:
@@ -116,17 +116,23 @@ class Worker:
         try:
             message = json.loads(line)
         except ValueError as exc:
-            self.channel.send(None, "error", message=f"request: not valid JSON ({exc})")
+            self.channel.send(
+                None, "error", message=f"request: not valid JSON ({exc})", kind="request"
+            )
             return True
         if not isinstance(message, dict):
-            self.channel.send(None, "error", message="request: expected a JSON object")
+            self.channel.send(
+                None, "error", message="request: expected a JSON object", kind="request"
+            )
             return True
         request_id = message.get("id")
         op = message.get("op")
         if request_id is not None and (
             isinstance(request_id, bool) or not isinstance(request_id, (str, int))
         ):
-            self.channel.send(None, "error", message="id: expected a string or an integer")
+            self.channel.send(
+                None, "error", message="id: expected a string or an integer", kind="request"
+            )
             return True
         if op == "generate":
             self._generate(request_id, message)
@@ -140,34 +146,39 @@ class Worker:
                 request_id,
                 "error",
                 message=f"op: {op!r} is not an operation; expected generate, cancel or shutdown",
+                kind="request",
             )
         return True
 
     def stop(self) -> None:
         """Cancel queued and running jobs, then wait for the runner thread to finish."""
         with self._lock:
-            waiting = [r for r in self._pending.values() if r is not self._running]
-            running = self._running
-        for request in waiting:
+            pending = list(self._pending.values())
+        for request in pending:
             request.cancel.cancel()
-        if running is not None:
-            running.cancel.cancel()
         self._queue.put(None)
         self._thread.join()
 
     def _generate(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
         if request_id is None:
-            self.channel.send(None, "error", message="id: a generate request needs an id")
+            self.channel.send(
+                None, "error", message="id: a generate request needs an id", kind="request"
+            )
             return
         try:
             job = GenerationJob.from_dict(message.get("job"))  # type: ignore[arg-type]
         except InvalidField as exc:
-            self.channel.send(request_id, "error", message=str(exc), field=exc.field)
+            self.channel.send(
+                request_id, "error", message=str(exc), kind="invalid", field=exc.field
+            )
             return
         with self._lock:
             if request_id in self._pending:
                 self.channel.send(
-                    request_id, "error", message=f"id: {request_id!r} is already queued or running"
+                    request_id,
+                    "error",
+                    message=f"id: {request_id!r} is already queued or running",
+                    kind="request",
                 )
                 return
             ahead = len(self._pending)
@@ -184,6 +195,7 @@ class Worker:
                 request_id,
                 "error",
                 message=f"cancel: no queued or running job has id {request_id!r}",
+                kind="request",
             )
             return
         LOG.info("cancel %r", request_id)
@@ -214,20 +226,24 @@ class Worker:
             if kind in FORWARDED:
                 self.channel.send(request.id, kind, **data)
 
-        LOG.info("job %r: %s -> %s/%s", request.id, request.job.model, request.job.name, "vNNN")
+        LOG.info(
+            "job %r: %s, %s into %s",
+            request.id,
+            request.job.model,
+            request.job.name,
+            request.job.output_root,
+        )
         try:
             done = self.runner(request.job, on_event, request.cancel, self.cache)
         except Cancelled as exc:
             self.channel.send(request.id, "cancelled", message=str(exc))
+        except InvalidInput as exc:
+            LOG.error("job %r refused: %s", request.id, exc)
+            field = {"field": exc.field} if isinstance(exc, InvalidField) else {}
+            self.channel.send(request.id, "error", message=str(exc), kind="invalid", **field)
         except GenvfxError as exc:
-            LOG.error("job %r failed: %s", request.id, exc)
-            fields: dict[str, Any] = {"kind": "invalid" if isinstance(exc, InvalidInput) else ""}
-            if isinstance(exc, InvalidField):
-                fields["field"] = exc.field
-            if not fields["kind"]:
-                fields["kind"] = "runtime"
-                LOG.error("%s", "".join(traceback.format_exception(exc)))
-            self.channel.send(request.id, "error", message=str(exc), **fields)
+            LOG.error("job %r failed:\n%s", request.id, traceback.format_exc())
+            self.channel.send(request.id, "error", message=str(exc), kind="runtime")
         except Exception as exc:
             LOG.error("job %r crashed:\n%s", request.id, traceback.format_exc())
             self.channel.send(

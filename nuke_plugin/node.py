@@ -191,12 +191,13 @@ def _script_path() -> str:
 def _colour_settings(root: Any) -> "tuple[str, Optional[str]]":
     """The working space and OCIO config the takes must be written in.
 
-    Nuke's own colour management works in linear Rec.709. An OCIO script works in its
-    `workingSpaceLUT`, with the custom config file it names, else $OCIO.
+    Nuke's own colour management works in linear Rec.709 (the engine's built-in config
+    knows it). An OCIO script works in its `workingSpaceLUT`, with the custom config file
+    it names, else $OCIO, else the engine's built-in config.
     """
     knobs = root.knobs()
     if "colorManagement" not in knobs or root["colorManagement"].value() != "OCIO":
-        return "lin_rec709", os.environ.get("OCIO") or None
+        return "lin_rec709", None
     working = str(root["workingSpaceLUT"].value()) if "workingSpaceLUT" in knobs else ""
     config = None
     if "OCIO_config" in knobs and root["OCIO_config"].value() == "custom":
@@ -267,12 +268,10 @@ def follow(handle: JobHandle, node_name: str) -> None:
                     _status_by_name, node_name, "queued behind {} job(s)".format(event["queued"])
                 )
             elif kind in ("done", "error", "cancelled"):
-                _finish(node_name)
                 _later(_ended, node_name, event)
                 return
     except Exception:
         logger().exception("%s: following the job failed", node_name)
-        _finish(node_name)
         _later(
             _ended, node_name, {"event": "error", "message": "lost track of the job (see the log)"}
         )
@@ -307,6 +306,8 @@ def _status_by_name(node_name: str, text: str) -> None:
 
 
 def _ended(node_name: str, event: Dict[str, Any]) -> None:
+    """The job is over: the node stays busy until this has run on the main thread."""
+    _finish(node_name)
     node = nuke.toNode(node_name)
     kind = event.get("event")
     if node is None:

@@ -73,6 +73,8 @@ class WorkerClient:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        """Start the process in its own session, so a Ctrl-C in Nuke's terminal does not kill
+        it mid-job; it still exits with Nuke, when its stdin closes."""
         env = dict(os.environ)
         env.setdefault("GENVFX_LOG_DIR", log_dir())
         env["PYTHONUNBUFFERED"] = "1"
@@ -92,6 +94,7 @@ class WorkerClient:
                 encoding="utf-8",
                 bufsize=1,
                 env=env,
+                start_new_session=os.name == "posix",
             )
         except OSError as exc:
             raise WorkerError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,12 +38,14 @@ class RecordingClient:
 
 
 @pytest.fixture
-def recording(monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType) -> RecordingClient:
+def recording(monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType) -> Iterator[RecordingClient]:
+    """Records jobs; each ends at once as cancelled, and the test ends with every node idle."""
     import nuke_plugin.node
 
     client = RecordingClient()
     monkeypatch.setattr(nuke_plugin.node, "shared_client", lambda: client)
-    return client
+    yield client
+    harness.pump(lambda: not nuke_plugin.node._active, timeout=10)
 
 
 def element(fake: ModuleType, plate: bool = True) -> Any:

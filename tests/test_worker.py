@@ -155,14 +155,23 @@ def test_bad_requests_get_errors_and_the_worker_keeps_serving(
     assert "'explode'" in event["message"] and "generate, cancel or shutdown" in event["message"]
     worker.send({"id": "y", "op": "generate", "job": tiny_job(tmp_path, steps=0)})
     event = worker.next()
-    assert (event["id"], event["event"], event["field"]) == ("y", "error", "steps")
+    assert (event["id"], event["event"], event["field"], event["kind"]) == (
+        "y",
+        "error",
+        "steps",
+        "invalid",
+    )
     assert "steps: 0 is not allowed" in event["message"]
     worker.send({"id": "z", "op": "cancel"})
     event = worker.next()
-    assert (event["id"], event["event"]) == ("z", "error")
+    assert (event["id"], event["event"], event["kind"]) == ("z", "error", "request")
+    worker.send({"op": "generate", "job": tiny_job(tmp_path)})
+    event = worker.next()
+    assert (event["id"], event["event"]) == (None, "error") and "needs an id" in event["message"]
     worker.send({"id": "m", "op": "generate", "job": tiny_job(tmp_path, model="/no/such/model")})
     end, _ = worker.until("m", ("done", "error", "cancelled"))
     assert end["event"] == "error" and "/no/such/model" in end["message"]
+    assert end["kind"] == "invalid"
     assert not (tmp_path / "element").exists()
     worker.send({"id": "ok", "op": "generate", "job": tiny_job(tmp_path)})
     end, _ = worker.until("ok", ("done", "error", "cancelled"))
