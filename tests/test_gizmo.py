@@ -167,3 +167,23 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
         "on_cancel",
     }
     assert called <= node_module()[1]
+
+
+def test_the_project_nk_reader_agrees(gizmo: nk_text.NkNode) -> None:
+    """core.nk reads the gizmo the same way: same nodes, same connections, same knob values."""
+    from core.nk import Script
+
+    data = GIZMO.read_bytes()
+    script = Script.parse(data)
+    assert script.to_bytes() == data
+    (top,) = list(script.top_level())
+    assert top.cls == "Gizmo" and top.is_group
+    ours = {c.name: c for c in gizmo.children}
+    theirs = {n.name: n for n in top.children}
+    assert set(ours) == set(theirs)
+    for name, node in theirs.items():
+        expected = [i.name if i is not None else None for i in ours[name].inputs]
+        assert [getattr(i, "name", None) for i in node.inputs] == expected, name
+    read = theirs["take_read"]
+    assert read.knob("file") == "[value parent.take_file]"
+    assert read.knob("raw") == "true"
