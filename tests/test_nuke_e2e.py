@@ -99,7 +99,7 @@ def test_cancel_button_mid_run_leaves_the_node_idle(
     fake_nuke: ModuleType,
     script: Path,
 ) -> None:
-    node = element(fake_nuke, steps=200)
+    node = element(fake_nuke, steps=1000)
     start_long_job(node)
     node["cancel"].execute()
     harness.pump(lambda: idle(node), TIMEOUT)
@@ -113,7 +113,7 @@ def test_cancelling_the_progress_bar_cancels_the_job(
     fake_nuke: ModuleType,
     script: Path,
 ) -> None:
-    node = element(fake_nuke, steps=200)
+    node = element(fake_nuke, steps=1000)
     start_long_job(node)
     harness.cancel_task(harness.tasks()[-1])
     harness.pump(lambda: idle(node), TIMEOUT)
@@ -127,7 +127,7 @@ def test_a_killed_worker_is_a_clear_error_and_the_next_generate_works(
 ) -> None:
     from nuke_plugin.worker_client import shared_client
 
-    node = element(fake_nuke, steps=200)
+    node = element(fake_nuke, steps=1000)
     start_long_job(node)
     dead = shared_client().pid
     assert dead is not None

@@ -129,13 +129,13 @@ def test_generate_twice_loads_the_model_once(worker: WorkerProcess, tmp_path: Pa
 
 
 def test_cancel_mid_run_leaves_no_complete_take(worker: WorkerProcess, tmp_path: Path) -> None:
-    worker.send({"id": 41, "op": "generate", "job": tiny_job(tmp_path, steps=200)})
+    worker.send({"id": 41, "op": "generate", "job": tiny_job(tmp_path, steps=1000)})
     worker.until(41, ("progress",))
     worker.send({"id": 41, "op": "cancel"})
     end, seen = worker.until(41, ("done", "error", "cancelled"))
     assert end["event"] == "cancelled", end
     steps = [e["step"] for e in seen if e["event"] == "progress"]
-    assert steps and max(steps) < 200
+    assert steps and max(steps) < 1000
     assert complete_takes(tmp_path) == []
     manifest = json.loads((tmp_path / "element" / "v001" / "manifest.json").read_text())
     assert manifest["status"] == "cancelled"
@@ -196,7 +196,7 @@ def test_exits_when_stdin_closes_and_logs_to_a_file(tmp_path: Path) -> None:
 
 def test_shutdown_cancels_the_running_job(tmp_path: Path) -> None:
     process = WorkerProcess(tmp_path)
-    process.send({"id": "long", "op": "generate", "job": tiny_job(tmp_path / "out", steps=500)})
+    process.send({"id": "long", "op": "generate", "job": tiny_job(tmp_path / "out", steps=1000)})
     process.until("long", ("progress",))
     process.send({"op": "shutdown"})
     end, _ = process.until("long", ("done", "error", "cancelled"))
