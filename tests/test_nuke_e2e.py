@@ -147,3 +147,18 @@ def test_a_killed_worker_is_a_clear_error_and_the_next_generate_works(
     assert shared_client().pid != dead
     assert node["status"].value() == "idle: v002 complete, 9 frames (model loaded)"
     assert complete_takes(script.parent / "genvfx" / "GenerateElement1") == ["v002"]
+
+
+def test_a_job_the_worker_refuses_is_one_clear_message(
+    fake_nuke: ModuleType,
+    script: Path,
+) -> None:
+    node = element(fake_nuke)
+    node["model"].setValue(str(script.parent / "no-such-model"))
+    node["generate"].execute()
+    harness.pump(lambda: idle(node), TIMEOUT)
+    (message,) = harness.messages()
+    assert message.startswith("GenerateElement1: model: ")
+    assert "no-such-model" in message and "Details: " in message
+    assert node["status"].value().startswith("error: model: ")
+    assert not (script.parent / "genvfx" / "GenerateElement1").exists()

@@ -297,3 +297,34 @@ def test_a_worker_that_cannot_start_is_one_clear_message(
     assert "cannot start the genvfx worker `/no/such/genvfx worker`" in message
     assert "GENVFX_WORKER" in message and "Details: " in message
     assert node["status"].value().startswith("error: cannot start")
+
+
+@pytest.mark.parametrize(
+    "setting, command",
+    [
+        (None, ["genvfx", "worker"]),
+        ("  ", ["genvfx", "worker"]),
+        ("'/opt/gen vfx/bin/genvfx' worker", ["/opt/gen vfx/bin/genvfx", "worker"]),
+        ("/usr/bin/python3 -m core worker", ["/usr/bin/python3", "-m", "core", "worker"]),
+    ],
+)
+def test_worker_command_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, command: list[str]
+) -> None:
+    from nuke_plugin.worker_client import worker_command
+
+    if setting is None:
+        monkeypatch.delenv("GENVFX_WORKER", raising=False)
+    else:
+        monkeypatch.setenv("GENVFX_WORKER", setting)
+    assert worker_command() == command
+
+
+def test_an_unsplittable_worker_command_is_refused(
+    monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType
+) -> None:
+    from nuke_plugin.worker_client import WorkerError, worker_command
+
+    monkeypatch.setenv("GENVFX_WORKER", "'unclosed worker")
+    with pytest.raises(WorkerError, match="GENVFX_WORKER="):
+        worker_command()
