@@ -12,6 +12,7 @@ knobs is landing a take, and reopening the script shows the same take without Py
 
 import os
 import random
+import tempfile
 import threading
 import time
 import traceback
@@ -59,8 +60,10 @@ def on_generate(node: Any) -> None:
         nuke.message("{} is already generating; cancel it first.".format(name))
         return
     try:
-        job = _prepare(node)
-        handle = shared_client().submit(job)
+        job = settings.build_job({knob: node[knob].value() for knob in VALUE_KNOBS}, _context(node))
+        client = shared_client()
+        _render_inputs(node, job)
+        handle = client.submit(job)
     except settings.SettingsError as exc:
         _set_status(node, "not started: {}".format(exc))
         nuke.message("{}: {}".format(name, exc))
@@ -206,22 +209,21 @@ def _colour_settings(root: Any) -> "tuple[str, Optional[str]]":
     return working or "scene_linear", config
 
 
-def _prepare(node: Any) -> Dict[str, Any]:
-    values = {knob: node[knob].value() for knob in VALUE_KNOBS}
-    job = settings.build_job(values, _context(node))
+def _render_inputs(node: Any, job: Dict[str, Any]) -> None:
+    """Render the plate (and mask) a plate mode needs, and put their paths in the job."""
+    if job["mode"] not in settings.NEEDS_PLATE:
+        return
     first, last = job["frames"]["first"], job["frames"]["last"]
-    if job["mode"] in settings.NEEDS_PLATE:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER, stamp)
-        os.makedirs(folder, exist_ok=True)
-        job["plate"] = _render_input(
-            node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last
+    base = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER)
+    os.makedirs(base, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=base)
+    job["plate"] = _render_input(
+        node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last
+    )
+    if job["mode"] == "inpaint":
+        job["mask"] = _render_input(
+            node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
         )
-        if job["mode"] == "inpaint":
-            job["mask"] = _render_input(
-                node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
-            )
-    return job
 
 
 def _render_input(node: Any, write_name: str, path: str, first: int, last: int) -> str:

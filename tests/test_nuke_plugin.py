@@ -292,7 +292,10 @@ def test_a_worker_that_cannot_start_is_one_clear_message(
 ) -> None:
     monkeypatch.setenv("GENVFX_WORKER", "/no/such/genvfx worker")
     node = element(fake_nuke)
+    node["mode"].setValue("i2v")
     node["generate"].execute()
+    assert harness.executed() == [], "inputs were rendered for a job that could not be sent"
+    assert not (script.parent / "genvfx").exists()
     (message,) = harness.messages()
     assert "cannot start the genvfx worker `/no/such/genvfx worker`" in message
     assert "GENVFX_WORKER" in message and "Details: " in message
