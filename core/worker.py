@@ -94,12 +94,11 @@ class Worker:
         self._queue: queue.Queue[Request | None] = queue.Queue()
         self._lock = threading.Lock()
         self._pending: dict[RequestId, Request] = {}
-        self._running: Request | None = None
         self._thread = threading.Thread(target=self._run_jobs, name="genvfx-job", daemon=True)
 
     def serve(self, requests: TextIO) -> int:
         """Answer requests until stdin closes or a shutdown arrives; 0 when all went to plan."""
-        self._thread.start()
+        self.start()
         LOG.info("worker %s ready (pid %d)", __version__, os.getpid())
         try:
             for line in requests:
@@ -110,6 +109,10 @@ class Worker:
         finally:
             self.stop()
         return 0
+
+    def start(self) -> None:
+        """Start the runner thread (serve does; a host driving handle_line itself must)."""
+        self._thread.start()
 
     def handle_line(self, line: str) -> bool:
         """Handle one request line; False when the worker should stop."""
@@ -206,13 +209,10 @@ class Worker:
             request = self._queue.get()
             if request is None:
                 return
-            with self._lock:
-                self._running = request
             try:
                 self._run_one(request)
             finally:
                 with self._lock:
-                    self._running = None
                     self._pending.pop(request.id, None)
 
     def _run_one(self, request: Request) -> None:

@@ -202,3 +202,52 @@ def test_shutdown_cancels_the_running_job(tmp_path: Path) -> None:
     end, _ = process.until("long", ("done", "error", "cancelled"))
     assert end["event"] == "cancelled"
     assert process.process.wait(timeout=TIMEOUT) == 0
+
+
+class Blocking:
+    """A runner that holds each job until it is cancelled: the queue logic without a model."""
+
+    def __init__(self) -> None:
+        self.started: queue.Queue[str] = queue.Queue()
+
+    def __call__(self, job: Any, on_event: Any, cancel: Any, cache: Any) -> Any:
+        from core.errors import Cancelled
+
+        self.started.put(job.name)
+        while not cancel.cancelled:
+            threading.Event().wait(0.01)
+        raise Cancelled("cancelled after step 1 of 2")
+
+
+def test_queued_jobs_wait_and_a_queued_cancel_never_starts(tmp_path: Path) -> None:
+    import io
+
+    from core.worker import Channel, Worker
+
+    out = io.StringIO()
+    runner = Blocking()
+    worker = Worker(Channel(out), runner=runner)
+    requests = [
+        {"id": "one", "op": "generate", "job": tiny_job(tmp_path, name="one")},
+        {"id": "two", "op": "generate", "job": tiny_job(tmp_path, name="two")},
+        {"id": "two", "op": "generate", "job": tiny_job(tmp_path, name="two")},
+    ]
+    worker.start()
+    for request in requests:
+        assert worker.handle_line(json.dumps(request))
+    assert runner.started.get(timeout=10) == "one"
+    assert worker.handle_line(json.dumps({"id": "two", "op": "cancel"}))
+    assert worker.handle_line(json.dumps({"id": "one", "op": "cancel"}))
+    assert not worker.handle_line(json.dumps({"op": "shutdown"}))
+    worker.stop()
+    assert runner.started.empty(), "a cancelled queued job started"
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["id"], e["event"]) for e in events] == [
+        ("one", "accepted"),
+        ("two", "accepted"),
+        ("two", "error"),
+        ("one", "cancelled"),
+        ("two", "cancelled"),
+    ]
+    assert "already queued or running" in events[2]["message"]
+    assert events[4]["message"] == "cancelled before it started"
