@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from core.commands import audit, farm, generate, info, insert
+from core.commands import audit, farm, generate, info, insert, worker
 
-COMMANDS: list[ModuleType] = [info, generate, insert, farm, audit]
+COMMANDS: list[ModuleType] = [info, generate, worker, insert, farm, audit]

@@ -1,0 +1,82 @@
+"""The takes of one element on disk, read from each take's manifest.json (never from core)."""
+
+import json
+import os
+import re
+from typing import Any, Dict, List, NamedTuple, Optional
+
+VERSION_DIR = re.compile(r"^v(\d{3,})$")
+LABEL_PROMPT_CHARS = 48
+
+
+class TakeInfo(NamedTuple):
+    """One complete take, as the take selector shows it."""
+
+    version: str
+    number: int
+    pattern: str
+    first: int
+    last: int
+    seed: Optional[int]
+    prompt: str
+    folder: str
+
+    @property
+    def label(self) -> str:
+        prompt = " ".join(self.prompt.split()).replace("/", "-")
+        if len(prompt) > LABEL_PROMPT_CHARS:
+            prompt = prompt[: LABEL_PROMPT_CHARS - 1] + "…"
+        seed = "?" if self.seed is None else str(self.seed)
+        return "{}  seed {}  {}".format(self.version, seed, prompt)
+
+
+def read_manifest(folder: str) -> Optional[Dict[str, Any]]:
+    try:
+        with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def take_info(folder: str, number: int) -> Optional[TakeInfo]:
+    """The take in `folder` when its manifest says it is complete, else None."""
+    manifest = read_manifest(folder)
+    if not manifest or manifest.get("complete") is not True:
+        return None
+    try:
+        first, last = int(manifest["first"]), int(manifest["last"])
+        pattern = str(manifest["pattern"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    job = manifest.get("job")
+    if not isinstance(job, dict):
+        job = {}
+    seed = job.get("seed")
+    return TakeInfo(
+        version=os.path.basename(folder),
+        number=number,
+        pattern=pattern,
+        first=first,
+        last=last,
+        seed=seed if isinstance(seed, int) else None,
+        prompt=str(job.get("prompt", "")),
+        folder=folder,
+    )
+
+
+def list_takes(output_root: str, name: str) -> List[TakeInfo]:
+    """Every complete take of `name` under `output_root`, newest first."""
+    base = os.path.join(output_root, name)
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        match = VERSION_DIR.match(entry)
+        if match:
+            info = take_info(os.path.join(base, entry), int(match.group(1)))
+            if info is not None:
+                found.append(info)
+    return sorted(found, key=lambda t: t.number, reverse=True)
