@@ -12,8 +12,9 @@ Decisions a caller can rely on:
   `Warstwa 1`). `rgba` (or `rgb`, or empty) names the unprefixed channels.
 - Frames always have 4 channels, R G B A. A layer without alpha is opaque: A = 1 inside the
   data window (and 0, like RGB, where the display window has no data).
-- Multipart files: `layer` may name a part (`beauty`), a layer in a part (`beauty.diffuse`),
-  or just a layer, which is looked up in the parts in order (first part first).
+- Multipart files: `layer` may name a part (`beauty`: its rgba, or its only colour layer),
+  a layer in a part (`beauty.diffuse`), or just a layer, which is looked up in the parts in
+  order, so `rgba` reads the first part that has R, G and B.
 - Tiled and mipmapped files are read at their top (full-resolution) level.
 - NaN and Inf values become 0; how many is reported through the `warn` callback (or the
   `genvfx.plates` logger when there is none).
@@ -42,6 +43,7 @@ LOG = logging.getLogger("genvfx.plates")
 MAX_DATA_SIDE = 4 * MAX_SIDE
 MAX_READ_BYTES = 2 * 1024**3
 RGBA_LAYER_NAMES = ("rgba", "rgb", "")
+EXR_MAGIC = b"\x76\x2f\x31\x01"
 
 Warn = Callable[[str], None]
 
@@ -247,9 +249,17 @@ def _open(path: str, field: str) -> Any:
     inp = oiio.ImageInput.open(path)
     if inp is None:
         detail = " ".join(oiio.geterror().split())[:300]
-        raise _refuse(
-            field, path, f"a readable image; this file is damaged or unreadable: {detail}"
+        try:
+            with open(path, "rb") as handle:
+                is_exr = handle.read(4) == EXR_MAGIC
+        except OSError:
+            is_exr = False
+        what = (
+            "this OpenEXR file is damaged or truncated (its header cannot be read)"
+            if is_exr
+            else "this file is not an image OpenImageIO can read"
         )
+        raise _refuse(field, path, f"a readable image; {what}: {detail}")
     return inp
 
 
@@ -281,13 +291,16 @@ def _choose(parts: list[_Part], layer: str, field: str, path: str) -> _Choice:
     candidates: list[tuple[_Part, str]] = []
     by_name = {p.name: p for p in parts if p.name}
     if wanted in by_name:
-        candidates.append((by_name[wanted], "rgba"))
-        candidates.append((by_name[wanted], wanted))
+        named = by_name[wanted]
+        candidates.append((named, "rgba"))
+        candidates.append((named, wanted))
+        only = _colour_layers(named.spec.channelnames)
+        if len(only) == 1:
+            candidates.append((named, only[0]))
     for name, part in by_name.items():
         if wanted.startswith(name + "."):
             candidates.append((part, wanted[len(name) + 1 :]))
-    if not candidates:
-        candidates = [(part, wanted) for part in parts]
+    candidates.extend((part, wanted) for part in parts)
 
     for part, name in candidates:
         if part.spec.deep:
