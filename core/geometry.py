@@ -255,7 +255,8 @@ def premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = np.asarray(alpha, dtype=np.float32)
     if a.ndim == 3:
         a = a[:, :, 0]
-    premult = colour * a[:, :, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        premult = colour * a[:, :, None]
     premult[a == 0] = 0.0
     return np.concatenate([premult, a[:, :, None]], axis=2)
 
