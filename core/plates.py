@@ -192,6 +192,7 @@ class PlateInfo:
     tiled: bool
     mip_levels: int
     file_format: str
+    compression: str
 
     @property
     def display_window(self) -> Window:
@@ -391,6 +392,7 @@ def _info(path: str, inp: Any, choice: _Choice, parts: list[_Part]) -> PlateInfo
         tiled=spec.tile_width > 0,
         mip_levels=choice.part.mip_levels,
         file_format=str(inp.format_name()),
+        compression=spec.get_string_attribute("compression"),
     )
 
 

@@ -207,12 +207,23 @@ def test_multipart_first_part_named_part_and_part_layer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("compression", "tolerance"),
-    [("zip", 0.0), ("piz", 0.0), ("dwaa", 0.05), ("dwab", 0.05), ("none", 0.0)],
+    [
+        ("zip", 0.0),
+        ("zips", 0.0),
+        ("piz", 0.0),
+        ("rle", 0.0),
+        ("pxr24", 0.0),
+        ("b44", 0.01),
+        ("dwaa", 0.05),
+        ("dwab", 0.05),
+        ("none", 0.0),
+    ],
 )
 def test_compressions(tmp_path: Path, compression: str, tolerance: float) -> None:
     y, x = np.mgrid[0:64, 0:96].astype(np.float32)
     data = np.stack([x / 96, y / 64, (x + y) / 160, np.ones_like(x)], axis=2)
     path = write(tmp_path / f"{compression}.exr", data, RGBA, compression=compression)
+    assert plates.read_info(path).compression == compression
     image = plates.read_frame(path)
     assert np.abs(image - data).max() <= tolerance + 1e-3
 
