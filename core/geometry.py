@@ -189,19 +189,25 @@ def exact_fit(region: Region, frame: Format, model: Format, pixel_aspect: float 
     )
 
 
-def _window_pixels(image: np.ndarray, fit: Fit) -> np.ndarray:
-    """The window's pixels from a full-frame or region-sized image, zero where it has none."""
+def window_pixels(image: np.ndarray, fit: Fit) -> np.ndarray:
+    """The fit window's pixels from a full frame, a region-sized or a window-sized image.
+
+    Zero where the source has no pixels (beyond the frame, or around a region-sized image).
+    Cropping first lets per-pixel work (colour conversion) run on the window only.
+    """
     height, width = image.shape[:2]
+    win = fit.window
     if (width, height) == (fit.frame.width, fit.frame.height):
         origin = Region.full(fit.frame)
     elif (width, height) == (fit.region.width, fit.region.height):
         origin = fit.region
+    elif (width, height) == (win.width, win.height):
+        return np.asarray(image, dtype=np.float32)
     else:
         raise ValueError(
-            f"expected a {fit.frame} frame or a {fit.region.size} region image, "
-            f"not {width}x{height}"
+            f"expected a {fit.frame} frame, a {fit.region.size} region or a "
+            f"{win.size} window image, not {width}x{height}"
         )
-    win = fit.window
     out = np.zeros((win.height, win.width, *image.shape[2:]), dtype=np.float32)
     x0, y0 = max(win.x, origin.x), max(win.y, origin.y)
     x1, y1 = min(win.right, origin.right), min(win.bottom, origin.bottom)
@@ -213,12 +219,12 @@ def _window_pixels(image: np.ndarray, fit: Fit) -> np.ndarray:
 
 
 def to_model(image: np.ndarray, fit: Fit, filter_name: str = FILTER) -> np.ndarray:
-    """A full display-window frame (or a region-sized image) at the model size.
+    """A full display-window frame (or a region- or window-sized image) at the model size.
 
     With a full frame the plate around the region fills the padding; with a region-sized
     image the padding is 0.
     """
-    return resize(_window_pixels(image, fit), fit.model.width, fit.model.height, filter_name)
+    return resize(window_pixels(image, fit), fit.model.width, fit.model.height, filter_name)
 
 
 def mask_to_model(mask: np.ndarray, fit: Fit, filter_name: str = MASK_FILTER) -> np.ndarray:

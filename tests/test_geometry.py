@@ -104,6 +104,9 @@ def test_window_beyond_the_frame_is_padded_with_zero() -> None:
     model = geometry.to_model(image, fit)
     assert model[40:60].min() == 1.0 and model[:40].max() == 0.0 and model[60:].max() == 0.0
     np.testing.assert_array_equal(geometry.from_model(model, fit), image)
+    window = geometry.window_pixels(image, fit)
+    assert window.shape == (100, 100, 3)
+    np.testing.assert_array_equal(geometry.to_model(window, fit), model)
 
 
 def test_anamorphic_region_reaches_the_model_with_square_pixels() -> None:
@@ -235,7 +238,7 @@ def test_paste_and_fit_refuse_wrong_shapes() -> None:
     with pytest.raises(ValueError, match="16x8"):
         geometry.paste(frame, region, np.zeros((8, 15, 4), np.float32))
     fit = geometry.exact_fit(region, frame, Format(16, 8))
-    with pytest.raises(ValueError, match="64x32 frame or a 16x8 region"):
+    with pytest.raises(ValueError, match="64x32 frame, a 16x8 region or a 16x8 window"):
         geometry.to_model(np.zeros((10, 10, 3), np.float32), fit)
     with pytest.raises(ValueError):
         Region(0, 0, 0, 5)
