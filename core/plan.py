@@ -79,10 +79,9 @@ def make_plan(
     pipeline_class = family.pipeline_for(job.mode, model.index_class)
     output_format = output_format or job.format or Format(*family.default_size)
     window = window_length(family, job.window)
-    overlap = job.overlap if job.overlap is not None else family.overlap
-    overlap = min(overlap, window - 1)
     if job.overlap is not None and job.overlap >= window:
         raise InvalidField("overlap", job.overlap, f"fewer frames than the window ({window})")
+    overlap = job.overlap if job.overlap is not None else min(family.overlap, (window - 1) // 2)
     strength = job.strength if job.strength is not None else DEFAULT_STRENGTH.get(job.mode, 1.0)
     return Plan(
         pipeline_class=pipeline_class,
