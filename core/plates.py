@@ -29,6 +29,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ LOG = logging.getLogger("genvfx.plates")
 
 MAX_DATA_SIDE = 4 * MAX_SIDE
 MAX_READ_BYTES = 2 * 1024**3
+MIN_PIXEL_ASPECT = 0.05
 RGBA_LAYER_NAMES = ("rgba", "rgb", "")
 EXR_MAGIC = b"\x76\x2f\x31\x01"
 
@@ -205,6 +207,7 @@ class _Part:
     name: str
     spec: Any
     mip_levels: int
+    channels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,26 @@ def _refuse(field: str, path: str, reason: str) -> InvalidField:
     return InvalidField(field, path, reason)
 
 
+def _error_text(source: Any) -> str:
+    """OpenImageIO's pending error message (its module's or a reader's), on one short line."""
+    try:
+        text = str(source.geterror())
+    except UnicodeDecodeError:
+        return "(the reader's message is not valid UTF-8)"
+    return " ".join(text.split())[:300]
+
+
+@contextmanager
+def _garbled_header(field: str, path: str) -> Iterator[None]:
+    """A header whose names are not valid UTF-8 is a damaged file, not a crash."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise _refuse(
+            field, path, "a readable image; this file is damaged (its header holds garbled text)"
+        ) from None
+
+
 def _open(path: str, field: str) -> Any:
     import OpenImageIO as oiio
 
@@ -249,7 +272,7 @@ def _open(path: str, field: str) -> Any:
         raise _refuse(field, path, "an existing image file")
     inp = oiio.ImageInput.open(path)
     if inp is None:
-        detail = " ".join(oiio.geterror().split())[:300]
+        detail = _error_text(oiio)
         try:
             with open(path, "rb") as handle:
                 is_exr = handle.read(4) == EXR_MAGIC
@@ -264,6 +287,11 @@ def _open(path: str, field: str) -> Any:
     return inp
 
 
+def _clean(text: str) -> str:
+    """A header name as printable text (undecodable bytes become U+FFFD, never a crash later)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _parts(inp: Any) -> list[_Part]:
     parts = []
     index = 0
@@ -273,7 +301,8 @@ def _parts(inp: Any) -> list[_Part]:
         while levels < 64 and inp.seek_subimage(index, levels):
             levels += 1
         name = spec.get_string_attribute("oiio:subimagename") or spec.get_string_attribute("name")
-        parts.append(_Part(index, name, spec, levels))
+        channels = tuple(_clean(c) for c in spec.channelnames)
+        parts.append(_Part(index, _clean(name), spec, levels, channels))
         index += 1
         if index > 4096:
             break
@@ -281,7 +310,7 @@ def _parts(inp: Any) -> list[_Part]:
 
 
 def _describe_channels(part: _Part) -> str:
-    names = ", ".join(part.spec.channelnames) or "none"
+    names = ", ".join(part.channels) or "none"
     label = f"part {part.name!r}" if part.name else f"part {part.index}"
     return f"{label} has channels {names}"
 
@@ -295,7 +324,7 @@ def _choose(parts: list[_Part], layer: str, field: str, path: str) -> _Choice:
         named = by_name[wanted]
         candidates.append((named, "rgba"))
         candidates.append((named, wanted))
-        only = _colour_layers(named.spec.channelnames)
+        only = _colour_layers(named.channels)
         if len(only) == 1:
             candidates.append((named, only[0]))
     for name, part in by_name.items():
@@ -306,7 +335,7 @@ def _choose(parts: list[_Part], layer: str, field: str, path: str) -> _Choice:
     for part, name in candidates:
         if part.spec.deep:
             continue
-        layers = _layer_channels(part.spec.channelnames)
+        layers = _layer_channels(part.channels)
         key = "" if name.lower() in RGBA_LAYER_NAMES else name
         found = layers.get(key)
         if found is None and key:
@@ -324,13 +353,13 @@ def _choose(parts: list[_Part], layer: str, field: str, path: str) -> _Choice:
             f"{p.name}.{n}" if p.name and len(parts) > 1 else n
             for p in parts
             if not p.spec.deep
-            for n in _colour_layers(p.spec.channelnames)
+            for n in _colour_layers(p.channels)
         }
     )
     luminance = any(
         "Y" in found and not {"R", "G", "B"} <= found.keys()
         for p in parts
-        for found in _layer_channels(p.spec.channelnames).values()
+        for found in _layer_channels(p.channels).values()
     )
     if luminance and not accepted:
         reason = (
@@ -348,6 +377,14 @@ def _choose(parts: list[_Part], layer: str, field: str, path: str) -> _Choice:
 def _check_sizes(spec: Any, nchannels: int, field: str, path: str) -> None:
     if spec.deep:
         raise _refuse(field, path, "a flat image; deep EXR files cannot be used as plates")
+    aspect = spec.get_float_attribute("PixelAspectRatio", 1.0)
+    if not (MIN_PIXEL_ASPECT <= aspect <= 1 / MIN_PIXEL_ASPECT):
+        raise _refuse(
+            field,
+            path,
+            f"a pixel aspect ratio from {MIN_PIXEL_ASPECT} to {1 / MIN_PIXEL_ASPECT:g} "
+            f"(this file declares {aspect})",
+        )
     if not (0 < spec.full_width <= MAX_SIDE and 0 < spec.full_height <= MAX_SIDE):
         raise _refuse(
             field,
@@ -376,18 +413,18 @@ def _check_sizes(spec: Any, nchannels: int, field: str, path: str) -> None:
 
 def _info(path: str, inp: Any, choice: _Choice, parts: list[_Part]) -> PlateInfo:
     spec = choice.part.spec
-    pixel_aspect = spec.get_float_attribute("PixelAspectRatio", 1.0) or 1.0
+    pixel_aspect = spec.get_float_attribute("PixelAspectRatio", 1.0)
     return PlateInfo(
         path=path,
         format=Format(spec.full_width, spec.full_height),
         display_origin=(spec.full_x, spec.full_y),
         data_window=Window(spec.x, spec.y, spec.width, spec.height),
         pixel_aspect=float(pixel_aspect),
-        channels=tuple(spec.channelnames),
+        channels=choice.part.channels,
         part=choice.part.index,
         parts=tuple(p.name for p in parts),
         layer=choice.layer,
-        layers=tuple(_colour_layers(spec.channelnames)),
+        layers=tuple(_colour_layers(choice.part.channels)),
         has_alpha=len(choice.channels) == 4,
         tiled=spec.tile_width > 0,
         mip_levels=choice.part.mip_levels,
@@ -401,7 +438,8 @@ def read_info(path: str | Path, layer: str = "rgba", field: str = "plate") -> Pl
     path = str(path)
     inp = _open(path, field)
     try:
-        parts = _parts(inp)
+        with _garbled_header(field, path):
+            parts = _parts(inp)
         choice = _choose(parts, layer, field, path)
         _check_sizes(choice.part.spec, len(choice.channels), field, path)
         return _info(path, inp, choice, parts)
@@ -418,13 +456,13 @@ def _read_channels(
     """(h, w, len(channels)) float32 of the part's data window, top MIP level."""
     import OpenImageIO as oiio
 
-    names = list(part.spec.channelnames)
+    names = list(part.channels)
     indices = [names.index(c) for c in channels]
     begin, end = min(indices), max(indices) + 1
     _check_sizes(part.spec, end - begin, field, path)
     pixels = inp.read_image(part.index, 0, begin, end, oiio.FLOAT)
     if pixels is None:
-        detail = " ".join(inp.geterror().split())[:300]
+        detail = _error_text(inp)
         raise _refuse(field, path, f"a complete image; reading its pixels failed: {detail}")
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim == 2:
@@ -468,7 +506,8 @@ def read_frame(
     path = str(path)
     inp = _open(path, field)
     try:
-        parts = _parts(inp)
+        with _garbled_header(field, path):
+            parts = _parts(inp)
         choice = _choose(parts, layer, field, path)
         data = _read_channels(inp, choice.part, choice.channels, field, path)
     finally:
@@ -484,7 +523,7 @@ def _choose_mask(parts: list[_Part], layer: str, field: str, path: str) -> tuple
     for part in parts:
         if part.spec.deep:
             continue
-        found = _layer_channels(part.spec.channelnames).get(key)
+        found = _layer_channels(part.channels).get(key)
         if found is None:
             continue
         for canonical in ("A", "R", "Y"):
@@ -501,7 +540,8 @@ def read_mask_info(path: str | Path, layer: str = "rgba", field: str = "mask") -
     path = str(path)
     inp = _open(path, field)
     try:
-        parts = _parts(inp)
+        with _garbled_header(field, path):
+            parts = _parts(inp)
         part, channel = _choose_mask(parts, layer, field, path)
         _check_sizes(part.spec, 1, field, path)
         choice = _Choice(part, layer or "rgba", (channel,))
@@ -521,7 +561,8 @@ def read_mask(
     path = str(path)
     inp = _open(path, field)
     try:
-        parts = _parts(inp)
+        with _garbled_header(field, path):
+            parts = _parts(inp)
         part, channel = _choose_mask(parts, layer, field, path)
         data = _read_channels(inp, part, (channel,), field, path)
     finally:

@@ -414,3 +414,76 @@ def test_every_corpus_file_reads_or_is_refused_cleanly(shared_dir: Path) -> None
     inp.close()
     want = raw("flaga.exr")[:, :, [names.index(f"Warstwa 2.{c}") for c in RGBA]]
     np.testing.assert_array_equal(layer_two, want)
+
+
+def test_garbled_header_text_and_absurd_pixel_aspect_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "names.exr", pattern(8, 8), RGB)
+    header = bytearray(path.read_bytes())
+    at = header.index(b"channels\x00chlist\x00")
+    header[at + 9] = 0xFF  # the reader's error message now holds bytes that are not UTF-8
+    garbled = tmp_path / "garbled.exr"
+    garbled.write_bytes(bytes(header))
+    with pytest.raises(InvalidField, match="damaged or truncated") as err:
+        plates.read_frame(garbled)
+    assert "not valid UTF-8" in str(err.value)
+    names = write_multipart(
+        tmp_path / "parts.exr",
+        [("depth", ("Z",), pattern(8, 8, 1)), ("beauty", RGB, pattern(8, 8))],
+    )
+    header = bytearray(names.read_bytes())
+    header[header.index(b"depth")] = 0xFF
+    header[header.index(b"Z\x00")] = 0xFE
+    renamed = tmp_path / "renamed.exr"
+    renamed.write_bytes(bytes(header))
+    info = plates.read_info(renamed)
+    assert info.parts == ("\ufffdepth", "beauty")
+    with pytest.raises(InvalidField) as err:
+        plates.read_frame(renamed, "depth")
+    str(err.value).encode("utf-8")  # printable: the CLI can show it
+    flat = write(tmp_path / "flat.exr", pattern(8, 8), RGB, pixel_aspect=1000.0)
+    with pytest.raises(InvalidField, match="pixel aspect ratio"):
+        plates.read_info(flat)
+
+
+FUZZ = """
+import random, sys
+from pathlib import Path
+from core import plates
+from core.errors import InvalidInput
+base = Path(sys.argv[1]).read_bytes()
+rng = random.Random(5)
+outcome = {"read": 0, "refused": 0}
+for i in range(int(sys.argv[2])):
+    data = bytearray(base)
+    for _ in range(rng.randint(1, 6)):
+        data[rng.randrange(min(len(data), 700))] = rng.randrange(256)
+    mutant = Path(sys.argv[3]) / f"mutant{i}.exr"
+    mutant.write_bytes(bytes(data))
+    try:
+        plates.read_frame(mutant, warn=lambda _: None)
+        plates.read_mask(mutant, warn=lambda _: None)
+        outcome["read"] += 1
+    except InvalidInput:
+        outcome["refused"] += 1
+print(outcome)
+"""
+
+
+def test_mutated_headers_are_read_or_refused_never_a_crash_or_hang(tmp_path: Path) -> None:
+    import ast
+    import subprocess
+    import sys
+
+    source = write_multipart(
+        tmp_path / "source.exr",
+        [("depth", ("Z",), pattern(24, 16, 1)), ("beauty", RGBA, pattern(24, 16, 4))],
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", FUZZ, str(source), "150", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = ast.literal_eval(done.stdout.strip())
+    assert outcome["read"] + outcome["refused"] == 150 and outcome["refused"] > 0
