@@ -487,3 +487,16 @@ def test_mutated_headers_are_read_or_refused_never_a_crash_or_hang(tmp_path: Pat
     assert done.returncode == 0, done.stderr[-2000:]
     outcome = ast.literal_eval(done.stdout.strip())
     assert outcome["read"] + outcome["refused"] == 150 and outcome["refused"] > 0
+
+
+def test_a_still_image_serves_every_frame_and_other_formats_read_too(tmp_path: Path) -> None:
+    import OpenImageIO as oiio
+
+    still = tmp_path / "still.tif"
+    data = pattern(16, 8, 3, seed=20) / 8
+    buf = oiio.ImageBuf(np.ascontiguousarray(data))
+    assert buf.write(str(still), oiio.FLOAT), buf.geterror()
+    opened = plates.open_plate(str(still), FrameRange(1001, 1003))
+    assert opened.info.file_format == "tiff"
+    for _, frame in opened:
+        np.testing.assert_array_equal(frame[:, :, :3], data)
