@@ -20,6 +20,7 @@ from conftest import genvfx_command
 from exr_cases import write
 
 from core import plates
+from core.colour import from_model_space, to_model_space
 from core.engine import generate
 from core.errors import InvalidField, UnsupportedMode
 from core.events import CancelToken, Event, Progress
@@ -28,6 +29,7 @@ from core.job import GenerationJob
 
 WIDTH, HEIGHT = 160, 96
 FIRST, LAST = 1001, 1010
+STUDIO = "ocio://studio-config-latest"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -86,19 +88,21 @@ def merged_over(take: np.ndarray, plate: np.ndarray) -> np.ndarray:
 
 
 CASES = [
-    ("builtin:tiny-ltx", "i2v"),
-    ("builtin:tiny-ltx", "v2v"),
-    ("builtin:tiny-ltx", "inpaint"),
-    ("builtin:tiny-wan-i2v", "i2v"),
-    ("builtin:tiny-wan", "v2v"),
-    ("builtin:tiny-wan-vace", "inpaint"),
+    ("builtin:tiny-ltx", "i2v", False),
+    ("builtin:tiny-ltx", "v2v", False),
+    ("builtin:tiny-ltx", "inpaint", True),
+    ("builtin:tiny-wan-i2v", "i2v", False),
+    ("builtin:tiny-wan", "v2v", True),
+    ("builtin:tiny-wan-vace", "inpaint", True),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("model", "mode"), CASES)
-def test_mode_lines_up_with_the_plate(shot: Path, tmp_path: Path, model: str, mode: str) -> None:
-    extra = {"mask": str(shot / "matte_%04d.exr")} if mode == "inpaint" else {}
+@pytest.mark.parametrize(("model", "mode", "masked"), CASES)
+def test_mode_lines_up_with_the_plate(
+    shot: Path, tmp_path: Path, model: str, mode: str, masked: bool
+) -> None:
+    extra = {"mask": str(shot / "matte_%04d.exr"), "margin": 6} if masked else {}
     job = job_for(shot, tmp_path, model=model, mode=mode, window=9, **extra)
     done = generate(job)
 
@@ -107,6 +111,12 @@ def test_mode_lines_up_with_the_plate(shot: Path, tmp_path: Path, model: str, mo
     manifest = json.loads(Path(done.manifest).read_text())
     assert manifest["complete"] is True
     assert len(manifest["generated"]["windows"]) == 2
+    if masked:
+        # The region is the mask's box over the whole shot plus the margin.
+        x0, y0 = mask_box(FIRST)[:2]
+        x1, y1 = mask_box(LAST)[2:]
+        region = manifest["placement"]["region"]
+        assert region == {"x": x0 - 6, "y": y0 - 6, "width": x1 - x0 + 12, "height": y1 - y0 + 12}
 
     for frame, path in zip(range(FIRST, LAST + 1), sorted(done.frames), strict=True):
         spec = oiio.ImageInput.open(path).spec()
@@ -126,17 +136,21 @@ def test_mode_lines_up_with_the_plate(shot: Path, tmp_path: Path, model: str, mo
             outside[y0:y1, x0:x1] = False
             assert (alpha[outside] == 0).all()
             assert alpha[(y0 + y1) // 2, (x0 + x1) // 2] == 1.0
-            assert (take[:, :, :3][outside] == 0).all()
+        elif masked:
+            r = manifest["placement"]["region"]
+            inside = np.zeros((HEIGHT, WIDTH), bool)
+            inside[r["y"] : r["y"] + r["height"], r["x"] : r["x"] + r["width"]] = True
+            assert (alpha[inside] == 1.0).all() and (alpha[~inside] == 0).all()
         else:
             assert (alpha == 1.0).all()
         kept = alpha == 0
+        assert (take[kept] == 0).all()
         assert np.array_equal(merged_over(take, plate)[kept], plate[kept])
+        if masked:
+            assert plate[:, :, :3][kept].max() > 3.0
         attributes = read_attributes(Path(path))
         assert attributes["genvfx/mode"] == mode
         assert attributes["genvfx/frame"] == frame
-    if mode == "inpaint":
-        plate = read_rgba(shot / f"plate.{FIRST}.exr")
-        assert plate[:, :, :3].max() > 3.0
 
 
 @pytest.mark.slow
@@ -209,6 +223,16 @@ def test_v2v_strength_zero_keeps_the_plate_through_the_colour_round_trip(
         take = read_rgba(path)[:, :, :3]
         expected = np.clip(plate, 0.0, 1.0)
         np.testing.assert_allclose(take, expected, atol=2e-3)
+
+    # The job's own config and working space are the ones used: in ACEScg the clip to the
+    # model's display range happens after the ACEScg -> sRGB conversion.
+    aces = generate(job.replace(name="aces", ocio_config=STUDIO, working_space="ACEScg"))
+    plate = read_rgba(folder / "p.0001.exr")[:, :, :3]
+    display = to_model_space(plate, STUDIO, "ACEScg", "srgb_tx")
+    expected = from_model_space(display, STUDIO, "srgb_tx", "ACEScg")
+    take = read_rgba(sorted(aces.frames)[0])[:, :, :3]
+    np.testing.assert_allclose(take, expected, atol=2e-3)
+    assert np.abs(expected - np.clip(plate, 0, 1)).max() > 0.05
 
 
 @pytest.mark.slow
