@@ -51,6 +51,11 @@ class PipelineCache:
             self._key = key
             return self._pipe, True
 
+    @property
+    def current(self) -> Any:
+        """The loaded pipeline, or None."""
+        return self._pipe
+
     def clear(self) -> None:
         with self._lock:
             self._key, self._pipe = None, None

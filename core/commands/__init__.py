@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from core.commands import generate, info
+from core.commands import audit, farm, generate, info, insert
 
-COMMANDS: list[ModuleType] = [info, generate]
+COMMANDS: list[ModuleType] = [info, generate, insert, farm, audit]

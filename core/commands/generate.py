@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.commands import script_flags
 from core.errors import InvalidField
 from core.events import CancelToken, Done, Event, Progress, Stage, event_dict
 from core.job import COMPRESSIONS, DTYPES, MAX_SEED, MODES, PIXEL_TYPES, FrameRange, GenerationJob
@@ -117,6 +118,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--print-job", action="store_true", help="print the validated job as JSON and exit"
     )
+    script_flags.register(parser)
     parser.set_defaults(run=run)
 
 
@@ -134,6 +136,7 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
             raise InvalidField("job", str(args.job), f"a JSON job file ({exc})") from None
         if not isinstance(data, dict):
             raise InvalidField("job", str(args.job), "a JSON object")
+    data.update(script_flags.job_fields(args, data))
     for flag in FLAGS:
         value = getattr(args, flag.field)
         if value is not None:
@@ -176,13 +179,14 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        done = generate(job, on_event=report, cancel=cancel)
+        done = generate(job, on_event=report, cancel=cancel, take=script_flags.take(args, job))
     except Exception as exc:
         report.failed(exc)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
     report.finish(done)
+    script_flags.after(args, done)
     return 0
 
 
