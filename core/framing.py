@@ -116,10 +116,18 @@ class PlateCanvas:
         }
 
     def model_frame(self, frame: int) -> np.ndarray:
-        """The plate at `frame` as the model sees it: (h, w, 3) model space at the model size."""
-        rgb = self.plate.read(frame)[:, :, :3]
-        display = to_model_space(rgb, self.colour.config, self.colour.working, self.colour.model)
-        return np.clip(to_model(display, self.fit), 0.0, 1.0)
+        """The plate at `frame` as the model sees it: (h, w, 3) model space at the model size.
+
+        Only the fit window is converted to model space: it is all the model sees.
+        """
+        rgb = np.array(self.plate.read(frame)[:, :, :3])
+        win, size = self.fit.window, self.info.format
+        rows = slice(max(win.y, 0), min(win.bottom, size.height))
+        cols = slice(max(win.x, 0), min(win.right, size.width))
+        rgb[rows, cols] = to_model_space(
+            rgb[rows, cols], self.colour.config, self.colour.working, self.colour.model
+        )
+        return np.clip(to_model(rgb, self.fit), 0.0, 1.0)
 
     def model_mask(self, frame: int) -> np.ndarray:
         if self.mask is None:
