@@ -437,6 +437,7 @@ def manifest_for(prepared: Prepared, take: Take, weights: str) -> dict[str, Any]
                 }
                 for span in plan.windows
             ],
+            "trimmed_to": len(job.frames),
             "resized_to": {"width": plan.output_format.width, "height": plan.output_format.height},
             "steps": plan.steps,
             "guidance": plan.guidance,
