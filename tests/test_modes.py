@@ -393,3 +393,54 @@ def test_cancel_in_a_later_window_leaves_only_whole_frames(shot: Path, tmp_path:
     assert 0 < len(written) < LAST - FIRST + 1
     for path in written:
         assert read_rgba(path).shape == (HEIGHT, WIDTH, 4)
+
+
+@pytest.mark.slow
+def test_anamorphic_plate_with_a_data_window_gives_a_take_in_its_display_window(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for frame in (1, 2, 3):
+        data = np.ones((40, 70, 4), np.float32)
+        data[:, :, :3] = rng.uniform(0.0, 2.0, (40, 70, 3))
+        write(
+            folder / f"ana.{frame:04d}.exr",
+            data,
+            "RGBA",
+            origin=(30, 12),
+            display=(0, 0, 128, 64),
+            pixel_aspect=2.0,
+        )
+        mask = np.zeros((64, 128, 1), np.float32)
+        mask[20:40, 40:80] = 1.0
+        write(folder / f"ana_mask.{frame:04d}.exr", mask, "A")
+    job = GenerationJob.from_dict(
+        {
+            "prompt": "x",
+            "model": "builtin:tiny-wan-vace",
+            "mode": "inpaint",
+            "plate": str(folder / "ana.####.exr"),
+            "mask": str(folder / "ana_mask.####.exr"),
+            "frames": "1-3",
+            "model_size": "64x64",
+            "steps": 1,
+            "output_root": str(tmp_path / "out"),
+            "name": "ana",
+        }
+    )
+    done = generate(job)
+    manifest = json.loads(Path(done.manifest).read_text())
+    placement = manifest["placement"]
+    assert placement["pixel_aspect"] == 2.0
+    assert placement["format"] == {"width": 128, "height": 64}
+    for frame, path in zip((1, 2, 3), sorted(done.frames), strict=True):
+        spec = oiio.ImageInput.open(path).spec()
+        assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, 128, 64)
+        assert spec.get_float_attribute("PixelAspectRatio") == 2.0
+        take = read_rgba(path)
+        plate = read_rgba(folder / f"ana.{frame:04d}.exr")
+        assert (take[:, :, 3][:20] == 0).all() and (take[:, :, 3][:, :40] == 0).all()
+        kept = take[:, :, 3] == 0
+        assert np.array_equal(merged_over(take, plate)[kept], plate[kept])
