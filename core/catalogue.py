@@ -1,7 +1,9 @@
 """Model families as data: which diffusers pipeline serves which mode, and each family's limits.
 
 A family is recognised from a model folder's `model_index.json` (`_class_name`), or named
-explicitly. Sizes and frame counts a family cannot take are planned up to the next legal
+explicitly. Within a family, weights trained for one pipeline (Wan's image-to-video or VACE
+transformers) cannot run another: `Family.variants` says which modes such a folder serves,
+and the family's `pipelines` are the modes of its plain text-to-video weights. Sizes and frame counts a family cannot take are planned up to the next legal
 value by `core.plan`, never silently corrected inside the pipeline.
 """
 
@@ -29,16 +31,42 @@ class Family:
     default_guidance: float
     max_frames: int
     recognise: tuple[str, ...] = field(default=())
+    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    overlap: int = 0
 
-    def pipeline_for(self, mode: str) -> str:
-        try:
-            return self.pipelines[mode]
-        except KeyError:
-            able = [f.label for f in FAMILIES.values() if mode in f.pipelines]
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Every mode some weights of this family can run."""
+        found = dict.fromkeys(self.pipelines)
+        for table in self.variants.values():
+            found.update(dict.fromkeys(table))
+        return tuple(found)
+
+    def pipelines_of(self, index_class: str | None) -> Mapping[str, str]:
+        """mode -> pipeline class for a folder whose model_index.json names `index_class`."""
+        if index_class is not None and index_class in self.variants:
+            return self.variants[index_class]
+        return self.pipelines
+
+    def pipeline_for(self, mode: str, index_class: str | None = None) -> str:
+        """The pipeline class that runs `mode` on these weights, or `UnsupportedMode`."""
+        table = self.pipelines_of(index_class)
+        if mode in table:
+            return table[mode]
+        if mode in self.modes:
+            holders = [name for name, modes in self.variants.items() if mode in modes]
+            if mode in self.pipelines:
+                holders.insert(0, " or ".join(sorted(set(self.recognise) - set(self.variants))))
             raise UnsupportedMode(
-                f"mode: {mode!r} is not supported by the {self.label} family; "
-                f"families that support it: {', '.join(able) or 'none yet'}"
-            ) from None
+                f"mode: {mode!r} needs {self.label} weights made for it (a model folder whose "
+                f"model_index.json names {' or '.join(holders)}); this folder holds "
+                f"{index_class} weights, which serve {', '.join(table)}"
+            )
+        able = [f.label for f in FAMILIES.values() if mode in f.modes]
+        raise UnsupportedMode(
+            f"mode: {mode!r} is not supported by the {self.label} family; "
+            f"families that support it: {', '.join(able) or 'none yet'}"
+        )
 
     def legal_frame_count(self, wanted: int) -> int:
         """The smallest count of the form step*k+1 that holds `wanted` frames."""
@@ -57,6 +85,7 @@ FAMILIES: dict[str, Family] = {
             "t2v": "LTXPipeline",
             "i2v": "LTXImageToVideoPipeline",
             "v2v": "LTXConditionPipeline",
+            "inpaint": "LTXConditionPipeline",
         },
         spatial_multiple=32,
         frame_step=8,
@@ -67,15 +96,14 @@ FAMILIES: dict[str, Family] = {
         default_guidance=3.0,
         max_frames=257,
         recognise=("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline"),
+        overlap=9,
     ),
     "wan": Family(
         key="wan",
         label="Wan 2.1/2.2",
         pipelines={
             "t2v": "WanPipeline",
-            "i2v": "WanImageToVideoPipeline",
             "v2v": "WanVideoToVideoPipeline",
-            "inpaint": "WanVACEPipeline",
         },
         spatial_multiple=16,
         frame_step=4,
@@ -91,13 +119,21 @@ FAMILIES: dict[str, Family] = {
             "WanVideoToVideoPipeline",
             "WanVACEPipeline",
         ),
+        variants={
+            "WanImageToVideoPipeline": {"i2v": "WanImageToVideoPipeline"},
+            "WanVACEPipeline": {
+                "t2v": "WanVACEPipeline",
+                "i2v": "WanVACEPipeline",
+                "inpaint": "WanVACEPipeline",
+            },
+        },
+        overlap=5,
     ),
     "cogvideox": Family(
         key="cogvideox",
         label="CogVideoX",
         pipelines={
             "t2v": "CogVideoXPipeline",
-            "i2v": "CogVideoXImageToVideoPipeline",
             "v2v": "CogVideoXVideoToVideoPipeline",
         },
         spatial_multiple=16,
@@ -113,6 +149,10 @@ FAMILIES: dict[str, Family] = {
             "CogVideoXImageToVideoPipeline",
             "CogVideoXVideoToVideoPipeline",
         ),
+        variants={
+            "CogVideoXImageToVideoPipeline": {"i2v": "CogVideoXImageToVideoPipeline"},
+        },
+        overlap=9,
     ),
 }
 

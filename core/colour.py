@@ -1,4 +1,8 @@
-"""Colour conversion through OpenColorIO: model space (display-referred sRGB) <-> working space."""
+"""Colour conversion through OpenColorIO: working space (scene-linear plate) <-> model space.
+
+Models see display-referred sRGB in [0, 1]; plates and takes are in the script's working
+space. The job's OCIO config is used when it names one, else OCIO's built-in default.
+"""
 
 from __future__ import annotations
 
@@ -48,13 +52,34 @@ def _cpu_processor(config: str, src: str, dst: str) -> Any:
 
 
 def convert(pixels: np.ndarray, config: str, src: str, dst: str) -> np.ndarray:
-    """Convert an (..., 3) float32 array in place-safe fashion; returns a new contiguous array."""
+    """Convert an (..., 3) float32 array from `src` to `dst`; returns a new contiguous array."""
     import PyOpenColorIO as ocio
 
     out = np.ascontiguousarray(pixels, dtype=np.float32).copy()
-    if check_space(config, src, "model_space") == check_space(config, dst, "working_space"):
+    if _canonical(config, src) == _canonical(config, dst):
         return out
     flat = out.reshape(-1, 3)
     desc = ocio.PackedImageDesc(flat, flat.shape[0], 1, 3)
     _cpu_processor(config, src, dst).apply(desc)
     return out
+
+
+def to_model_space(pixels: np.ndarray, config: str, working: str, model: str) -> np.ndarray:
+    """Plate pixels (working space) as a model sees them: display-referred, clipped to [0, 1].
+
+    Values above 1.0 cannot be represented in the model's space; they are clipped here, on
+    the copy sent to the model only. The plate itself is never changed.
+    """
+    out = convert(pixels, config, working, model)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def from_model_space(pixels: np.ndarray, config: str, model: str, working: str) -> np.ndarray:
+    """Model output (display-referred) back into the plate's working space."""
+    return convert(pixels, config, model, working)
+
+
+def _canonical(config: str, space: str) -> str:
+    cs = load_config(config).getColorSpace(space)
+    return str(cs.getName()) if cs is not None else space

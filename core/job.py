@@ -120,6 +120,11 @@ class GenerationJob:
     plate_layer: str = "rgba"
     mask: str | None = None
     condition_frame: int | None = None
+    model_size: Format | None = None
+    window: int | None = None
+    overlap: int | None = None
+    margin: int | None = None
+    feather: float | None = None
     compression: str = "zip"
     pixel_type: str = "half"
     working_space: str = "lin_rec709"
@@ -202,6 +207,12 @@ class GenerationJob:
             raise InvalidField(field_name, getattr(self, field_name), "nothing for mode t2v")
         if self.strength is not None and self.mode not in ("v2v", "inpaint"):
             raise InvalidField("strength", self.strength, "nothing unless mode is v2v or inpaint")
+        if self.condition_frame is not None and self.mode != "i2v":
+            raise InvalidField(
+                "condition_frame", self.condition_frame, "nothing unless mode is i2v"
+            )
+        if self.window is not None and self.overlap is not None and self.overlap >= self.window:
+            raise InvalidField("overlap", self.overlap, f"fewer frames than window ({self.window})")
 
 
 def _text(allow_empty: bool) -> Callable[[str, Any], str]:
@@ -311,6 +322,11 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "plate_layer": _text(allow_empty=False),
     "mask": _text(allow_empty=False),
     "condition_frame": _integer(-(10**7), 10**7),
+    "model_size": _format,
+    "window": _integer(1, MAX_FRAMES),
+    "overlap": _integer(0, MAX_FRAMES),
+    "margin": _integer(0, MAX_SIDE),
+    "feather": _number(0.0, float(MAX_SIDE)),
     "compression": _choice(COMPRESSIONS),
     "pixel_type": _choice(PIXEL_TYPES),
     "working_space": _text(allow_empty=False),

@@ -19,7 +19,7 @@ from core.inference import quiet_libraries
 from core.paths import cache_dir
 
 PREFIX = "builtin:"
-BUILD = "3"
+BUILD = "4"
 
 
 def _text_encoder(umt5: bool) -> tuple[Any, Any]:
@@ -86,14 +86,24 @@ def _build_tiny_ltx() -> Any:
     )
 
 
-def _build_tiny_wan() -> Any:
+_WAN_TRANSFORMER: dict[str, Any] = {
+    "patch_size": (1, 2, 2),
+    "num_attention_heads": 2,
+    "attention_head_dim": 12,
+    "out_channels": 16,
+    "text_dim": 32,
+    "freq_dim": 256,
+    "ffn_dim": 32,
+    "cross_attn_norm": True,
+    "qk_norm": "rms_norm_across_heads",
+    "rope_max_seq_len": 32,
+}
+
+
+def _wan_parts() -> dict[str, Any]:
+    """The VAE, scheduler and text encoder every tiny Wan pipeline shares."""
     import torch
-    from diffusers import (
-        AutoencoderKLWan,
-        FlowMatchEulerDiscreteScheduler,
-        WanPipeline,
-        WanTransformer3DModel,
-    )
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler
 
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
@@ -105,33 +115,58 @@ def _build_tiny_wan() -> Any:
     )
     torch.manual_seed(0)
     text_encoder, tokenizer = _text_encoder(umt5=True)
+    return {
+        "vae": vae,
+        "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+    }
+
+
+def _build_tiny_wan() -> Any:
+    import torch
+    from diffusers import WanPipeline, WanTransformer3DModel
+
+    parts = _wan_parts()
     torch.manual_seed(0)
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
+    transformer = WanTransformer3DModel(in_channels=16, num_layers=2, **_WAN_TRANSFORMER)
+    return WanPipeline(transformer=transformer, **parts)
+
+
+def _build_tiny_wan_i2v() -> Any:
+    """Wan 2.2-style image-to-video: the image enters as latents only (no CLIP encoder)."""
+    import torch
+    from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+
+    parts = _wan_parts()
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(in_channels=36, num_layers=2, **_WAN_TRANSFORMER)
+    return WanImageToVideoPipeline(
+        transformer=transformer, image_encoder=None, image_processor=None, **parts
+    )
+
+
+def _build_tiny_wan_vace() -> Any:
+    import torch
+    from diffusers import WanVACEPipeline, WanVACETransformer3DModel
+
+    parts = _wan_parts()
+    torch.manual_seed(0)
+    transformer = WanVACETransformer3DModel(
         in_channels=16,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
+        num_layers=3,
+        vace_layers=[0, 2],
+        vace_in_channels=96,
+        **_WAN_TRANSFORMER,
     )
-    return WanPipeline(
-        transformer=transformer,
-        vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-    )
+    return WanVACEPipeline(transformer=transformer, **parts)
 
 
 BUILDERS: dict[str, Callable[[], Any]] = {
     "tiny-ltx": _build_tiny_ltx,
     "tiny-wan": _build_tiny_wan,
+    "tiny-wan-i2v": _build_tiny_wan_i2v,
+    "tiny-wan-vace": _build_tiny_wan_vace,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from core.commands import script_flags
 from core.errors import InvalidField
 from core.events import CancelToken, Done, Event, Progress, Stage, event_dict
-from core.job import COMPRESSIONS, DTYPES, MAX_SEED, MODES, PIXEL_TYPES, GenerationJob
+from core.job import COMPRESSIONS, DTYPES, MAX_SEED, MODES, PIXEL_TYPES, FrameRange, GenerationJob
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--model", "model", "model folder, a name under GENVFX_MODELS, or builtin:tiny-ltx"),
     Flag("--family", "family", "model family when the folder does not say (ltx, wan, cogvideox)"),
     Flag("--mode", "mode", "generation mode", choices=MODES),
-    Flag("--frames", "frames", "frame range FIRST-LAST, e.g. 1001-1100"),
+    Flag("--frames", "frames", "frame range FIRST-LAST, e.g. 1001-1100 (default: the plate's)"),
     Flag("--fps", "fps", "frames per second (default: the model's native rate)", float),
-    Flag("--format", "format", "output size WIDTHxHEIGHT (default: the model's)"),
+    Flag("--format", "format", "output size WIDTHxHEIGHT (default: the plate's, else the model's)"),
     Flag("--seed", "seed", f"random seed 0-{MAX_SEED} (default: a new random seed)", int),
     Flag("--steps", "steps", "denoising steps (default: the model family's)", int),
     Flag("--guidance", "guidance", "guidance scale (default: the model family's)", float),
@@ -48,6 +48,15 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--plate-layer", "plate_layer", "plate layer to read (default rgba)"),
     Flag("--mask", "mask", "mask frames (white = generate), with #### or %%04d"),
     Flag("--condition-frame", "condition_frame", "i2v: plate frame that starts the shot", int),
+    Flag(
+        "--model-size",
+        "model_size",
+        "pixel budget the model generates at, WIDTHxHEIGHT (default: the family's size)",
+    ),
+    Flag("--window", "window", "frames per generation window (default: the model's most)", int),
+    Flag("--overlap", "overlap", "frames shared by consecutive windows", int),
+    Flag("--margin", "margin", "pixels of plate context around the mask's box", int),
+    Flag("--feather", "feather", "inpaint: pixels the alpha softens inside the mask edge", float),
     Flag("--compression", "compression", "EXR compression (default zip)", choices=COMPRESSIONS),
     Flag("--pixel-type", "pixel_type", "EXR pixel type (default half)", choices=PIXEL_TYPES),
     Flag("--working-space", "working_space", "OCIO colour space of the take (default lin_rec709)"),
@@ -132,6 +141,8 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
         value = getattr(args, flag.field)
         if value is not None:
             data[flag.field] = value
+    if "frames" not in data and isinstance(data.get("plate"), str):
+        data["frames"] = str(_plate_range(data["plate"]))
     data.setdefault("output_root", os.environ.get("GENVFX_OUT", "takes"))
     data.setdefault("name", "element")
     if "seed" not in data:
@@ -140,6 +151,13 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
         data["ocio_config"] = os.environ["OCIO"]
     data["output_root"] = str(Path(data["output_root"]).expanduser().absolute())
     return GenerationJob.from_dict(data)
+
+
+def _plate_range(pattern: str) -> FrameRange:
+    """The plate's frames on disk, as the default range (gaps are reported when it is read)."""
+    from core.plates import frame_range_on_disk
+
+    return frame_range_on_disk(pattern, "plate")
 
 
 def run(args: argparse.Namespace) -> int:
