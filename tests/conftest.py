@@ -34,6 +34,17 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models are dominated by thread hand-offs; one thread is faster and steadier."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that opens a network connection (UNIX sockets stay allowed)."""

@@ -7,7 +7,6 @@ import gc
 import itertools
 import json
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ from core.events import Event, Stage
 from core.job import GenerationJob
 from core.modes import WindowInputs, arguments_for, window_class
 from core.windows import blend, crossfade, split, window_length
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @given(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,6 @@ from core.job import GenerationJob
 WIDTH, HEIGHT = 160, 96
 FIRST, LAST = 1001, 1010
 STUDIO = "ocio://studio-config-latest"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models are dominated by thread hand-offs; on a busy 2-core machine one is faster."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def mask_box(frame: int) -> tuple[int, int, int, int]:

@@ -32,7 +32,7 @@ def word_end(data: bytes, pos: int) -> int:
     if first == b'"':
         return _quoted_end(data, pos + 1)
     if first == b"{":
-        return _braced_end(data, pos + 1)
+        return _nested_end(data, pos + 1, _BRACED_STOP, b"{")
     return _bare_end(data, pos)
 
 
@@ -47,18 +47,19 @@ def _quoted_end(data: bytes, pos: int) -> int:
         pos = match.end() + 1
 
 
-def _braced_end(data: bytes, pos: int) -> int:
+def _nested_end(data: bytes, pos: int, stops: re.Pattern[bytes], opener: bytes) -> int:
+    """End of a `{...}` or `[...]` group whose opener is just before `pos` (escapes skipped)."""
     size = len(data)
     depth = 1
     while True:
-        match = _BRACED_STOP.search(data, pos)
+        match = stops.search(data, pos)
         if match is None:
             return size
         char = match.group()
         if char == b"\\":
             pos = match.end() + 1
             continue
-        depth += 1 if char == b"{" else -1
+        depth += 1 if char == opener else -1
         pos = match.end()
         if depth == 0:
             return pos
@@ -74,26 +75,9 @@ def _bare_end(data: bytes, pos: int) -> int:
         if char == b"\\":
             pos = min(match.end() + 1, size)
         elif char == b"[":
-            pos = _bracket_end(data, match.end())
+            pos = _nested_end(data, match.end(), _BRACKET_STOP, b"[")
         else:
             return match.start()
-
-
-def _bracket_end(data: bytes, pos: int) -> int:
-    size = len(data)
-    depth = 1
-    while True:
-        match = _BRACKET_STOP.search(data, pos)
-        if match is None:
-            return size
-        char = match.group()
-        if char == b"\\":
-            pos = match.end() + 1
-            continue
-        depth += 1 if char == b"[" else -1
-        pos = match.end()
-        if depth == 0:
-            return pos
 
 
 def line_words(data: bytes, pos: int) -> tuple[list[tuple[int, int]], int]:
