@@ -5,6 +5,7 @@ Offline is the default: a hub id is only fetched when the job sets `allow_networ
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from core.catalogue import FAMILIES, Family, family_named, family_of_pipeline_class
 from core.errors import InvalidField, ModelNotFound, RuntimeFailure
-from core.paths import cache_dir, model_search_dirs
+from core.paths import MODEL_SETTINGS, cache_dir, model_search_dirs
 from core.tiny import PREFIX, builtin_names, ensure_builtin
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt")
@@ -52,7 +53,43 @@ def resolve_model(
                 "which genvfx does not recognise; name the family explicitly",
             )
         fam = found
-    return ModelSource(reference=reference, path=path, family=fam, index_class=index_class)
+    return ModelSource(
+        reference=reference,
+        path=path,
+        family=_with_model_settings(fam, path),
+        index_class=index_class,
+    )
+
+
+def _with_model_settings(family: Family, path: Path) -> Family:
+    """The family's limits as this model folder's `genvfx.json` narrows them, if it has one.
+
+    A distilled or small model works best at another size than its family's default; the
+    folder can say so: `{"default_size": [W, H], "max_pixels": N}`.
+    """
+    settings_path = path / MODEL_SETTINGS
+    if not settings_path.is_file():
+        return family
+    try:
+        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(f"model: {settings_path} is not valid JSON: {exc}") from None
+    changes: dict[str, object] = {}
+    size = settings.get("default_size") if isinstance(settings, dict) else None
+    if size is not None:
+        if not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(isinstance(v, int) and v > 0 for v in size)
+        ):
+            raise InvalidField(f"{settings_path}: default_size", size, "[WIDTH, HEIGHT] in pixels")
+        changes["default_size"] = (size[0], size[1])
+    pixels = settings.get("max_pixels") if isinstance(settings, dict) else None
+    if pixels is not None:
+        if not (isinstance(pixels, int) and pixels > 0):
+            raise InvalidField(f"{settings_path}: max_pixels", pixels, "a positive pixel count")
+        changes["max_pixels"] = pixels
+    return dataclasses.replace(family, **changes)  # type: ignore[arg-type]
 
 
 def read_index_class(path: Path) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+MODEL_SETTINGS = "genvfx.json"
+
 
 def cache_dir() -> Path:
     """`GENVFX_CACHE`, else `$XDG_CACHE_HOME/genvfx`, else `~/.cache/genvfx`."""

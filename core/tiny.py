@@ -7,6 +7,7 @@ into the cache folder, and then loaded through the same code path as a user's mo
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,10 +17,11 @@ from typing import Any
 
 from core.errors import ModelNotFound
 from core.inference import quiet_libraries
-from core.paths import cache_dir
+from core.paths import MODEL_SETTINGS, cache_dir
 
 PREFIX = "builtin:"
-BUILD = "4"
+TINY_SETTINGS = {"default_size": [64, 64], "max_pixels": 256 * 256}
+BUILD = "5"
 
 
 def _text_encoder(umt5: bool) -> tuple[Any, Any]:
@@ -96,7 +98,7 @@ _WAN_TRANSFORMER: dict[str, Any] = {
     "ffn_dim": 32,
     "cross_attn_norm": True,
     "qk_norm": "rms_norm_across_heads",
-    "rope_max_seq_len": 32,
+    "rope_max_seq_len": 256,
 }
 
 
@@ -191,6 +193,7 @@ def ensure_builtin(reference: str) -> Path:
     quiet_libraries()
     try:
         BUILDERS[name]().save_pretrained(staging)
+        (staging / MODEL_SETTINGS).write_text(json.dumps(TINY_SETTINGS, indent=2) + "\n")
         try:
             os.rename(staging, final)
         except OSError:

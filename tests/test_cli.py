@@ -150,3 +150,30 @@ def test_network_connections_fail_in_test_subprocesses() -> None:
     )
     assert result.returncode != 0
     assert "forbid network connections" in result.stderr
+
+
+def test_a_model_folder_can_narrow_its_working_size(tmp_path: Path) -> None:
+    folder = tmp_path / "small-wan"
+    shutil.copytree(ensure_builtin("builtin:tiny-wan"), folder)
+    assert resolve_model("builtin:tiny-wan").family.default_size == (64, 64)
+    (folder / "genvfx.json").write_text('{"default_size": [96, 64], "max_pixels": 9216}')
+    family = resolve_model(str(folder)).family
+    assert (family.default_size, family.max_pixels, family.key) == ((96, 64), 9216, "wan")
+    (folder / "genvfx.json").unlink()
+    assert resolve_model(str(folder)).family.default_size == (832, 480)
+    (folder / "genvfx.json").write_text('{"default_size": [96]}')
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(folder),
+            "--prompt",
+            "p",
+            "--frames",
+            "1-5",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2
+    assert not (tmp_path / "o").exists()

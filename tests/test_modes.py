@@ -334,8 +334,6 @@ def test_cli_defaults_range_and_format_to_the_plate(shot: Path, tmp_path: Path) 
             str(shot / "plate.####.exr"),
             "--mask",
             str(shot / "matte_%04d.exr"),
-            "--model-size",
-            "64x64",
             "--steps",
             "1",
             "--window",
@@ -357,6 +355,8 @@ def test_cli_defaults_range_and_format_to_the_plate(shot: Path, tmp_path: Path) 
     assert (spec.full_width, spec.full_height) == (WIDTH, HEIGHT)
     manifest = json.loads((take / "manifest.json").read_text())
     assert manifest["job"]["frames"] == {"first": FIRST, "last": LAST}
+    generated = manifest["generated"]
+    assert generated["width"] * generated["height"] <= 256 * 256, "the tiny model's own budget"
 
 
 @pytest.mark.slow
