@@ -360,9 +360,11 @@ class _Writer:
             ATTRIBUTE_PREFIX + "frame_index": index,
             ATTRIBUTE_PREFIX + "frame": frame,
         }
+        origin = (0, 0)
         if isinstance(self.prepared.canvas, PlateCanvas):
             attrs["PixelAspectRatio"] = float(self.prepared.canvas.pixel_aspect)
-        write_exr(path, rgba, job.compression, job.pixel_type, attrs)
+            origin = self.prepared.canvas.info.display_origin
+        write_exr(path, rgba, job.compression, job.pixel_type, attrs, origin)
         return path
 
 

@@ -32,8 +32,9 @@ def write_exr(
     compression: str = "zip",
     pixel_type: str = "half",
     attributes: Mapping[str, AttributeValue] | None = None,
+    origin: tuple[int, int] = (0, 0),
 ) -> None:
-    """Write one (H, W, 4) image to `path` atomically; display window = data window."""
+    """Write one (H, W, 4) image to `path` atomically; display window = data window at `origin`."""
     import OpenImageIO as oiio
 
     height, width, channels = rgba.shape
@@ -41,6 +42,8 @@ def write_exr(
         raise ValueError(f"expected RGBA pixels, got {channels} channels")
     type_desc = oiio.HALF if pixel_type == "half" else oiio.FLOAT
     spec = oiio.ImageSpec(width, height, 4, type_desc)
+    spec.x, spec.y = origin
+    spec.full_x, spec.full_y = origin
     spec.channelnames = CHANNELS
     spec.alpha_channel = 3
     spec.attribute("compression", compression)

@@ -384,7 +384,7 @@ def test_cancel_in_a_later_window_leaves_only_whole_frames(shot: Path, tmp_path:
 
 
 @pytest.mark.slow
-def test_anamorphic_plate_with_a_data_window_gives_a_take_in_its_display_window(
+def test_anamorphic_plate_with_offset_windows_gives_a_take_in_its_display_window(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "plate"
@@ -397,13 +397,13 @@ def test_anamorphic_plate_with_a_data_window_gives_a_take_in_its_display_window(
             folder / f"ana.{frame:04d}.exr",
             data,
             "RGBA",
-            origin=(30, 12),
-            display=(0, 0, 128, 64),
+            origin=(22, 8),
+            display=(-8, -4, 128, 64),
             pixel_aspect=2.0,
         )
         mask = np.zeros((64, 128, 1), np.float32)
         mask[20:40, 40:80] = 1.0
-        write(folder / f"ana_mask.{frame:04d}.exr", mask, "A")
+        write(folder / f"ana_mask.{frame:04d}.exr", mask, "A", origin=(-8, -4))
     job = GenerationJob.from_dict(
         {
             "prompt": "x",
@@ -425,7 +425,8 @@ def test_anamorphic_plate_with_a_data_window_gives_a_take_in_its_display_window(
     assert placement["format"] == {"width": 128, "height": 64}
     for frame, path in zip((1, 2, 3), sorted(done.frames), strict=True):
         spec = oiio.ImageInput.open(path).spec()
-        assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, 128, 64)
+        assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (-8, -4, 128, 64)
+        assert (spec.x, spec.y, spec.width, spec.height) == (-8, -4, 128, 64)
         assert spec.get_float_attribute("PixelAspectRatio") == 2.0
         take = read_rgba(path)
         plate = read_rgba(folder / f"ana.{frame:04d}.exr")
