@@ -88,6 +88,8 @@ def generate(
     prepared = prepare(job)
     on_event(Stage("hash", f"hashing weights of {prepared.model.path}"))
     weights = prepared.model.weights_hash()
+    if cancel.cancelled:
+        raise Cancelled("cancelled before the take was started")
     if take is not None:
         return _run(prepared, take, None, on_event, cancel, cache, weights)
     take = reserve_take(Path(job.output_root), job.name)
@@ -135,6 +137,8 @@ def _run(
         on_event(Stage("load", f"loading {plan.pipeline_class} on {key.device} ({key.dtype})"))
         pipe, loaded = cache.get(key, job.allow_network)
         pipes[plan.pipeline_class] = pipe
+        if cancel.cancelled:
+            raise Cancelled("cancelled while the model loaded")
     started = time.monotonic()
     writer = _Writer(prepared, take, weights, on_event, cancel)
     try:

@@ -204,3 +204,11 @@ def test_memory_options_give_a_complete_take_and_are_recorded(tmp_path: Path, op
     assert manifest["complete"] is True
     assert manifest["job"][option] is True
     assert np.isfinite(read_exr(Path(done.frames[0]))[0]).all()
+
+
+def test_cancel_before_start_writes_nothing(tmp_path: Path) -> None:
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        generate(make_job(tmp_path), cancel=cancel)
+    assert not (tmp_path / "takes").exists()
