@@ -56,6 +56,30 @@ def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
     assert "take v001 complete" in result.stderr
 
 
+def test_json_events_end_with_done(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *genvfx_command(),
+            "generate",
+            "--model",
+            "builtin:tiny-ltx",
+            *BASE,
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {e["event"] for e in events} >= {"stage", "progress", "frame", "done"}
+    assert events[-1]["event"] == "done"
+    assert events[-1]["version"] == "v001"
+    assert len(events[-1]["frames"]) == 9
+
+
 def test_json_events_then_ctrl_c_cancels_with_130(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [

@@ -167,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from core.engine import generate
 
-    report = JsonReport() if args.json else TextReport(sys.stderr.isatty())
     cancel = CancelToken()
+    report = JsonReport(cancel) if args.json else TextReport(sys.stderr.isatty())
     previous = signal.getsignal(signal.SIGINT)
 
     def on_interrupt(_signum: int, _frame: Any) -> None:
@@ -191,17 +191,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 class JsonReport:
-    """Events as JSON lines on stdout, for pipelines and the Nuke node."""
+    """Events as JSON lines on stdout, ending with `done`, `error` or `cancelled`.
+
+    If the reader goes away (a closed pipe), nobody is left to use the take: the job is
+    cancelled after the current step.
+    """
+
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
 
     def __call__(self, event: Event) -> None:
-        print(json.dumps(event_dict(event)), flush=True)
+        self._emit(event_dict(event))
 
     def failed(self, exc: BaseException) -> None:
         kind = "cancelled" if getattr(exc, "exit_code", 1) == 130 else "error"
-        print(json.dumps({"event": kind, "message": str(exc)}), flush=True)
+        self._emit({"event": kind, "message": str(exc)})
 
     def finish(self, done: Done) -> None:
-        return None
+        self._emit(event_dict(done))
+
+    def _emit(self, data: dict[str, Any]) -> None:
+        try:
+            print(json.dumps(data), flush=True)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            self.cancel.cancel()
 
 
 class TextReport:
