@@ -58,7 +58,10 @@ def prepare(job: GenerationJob) -> Prepared:
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")
     model_space = check_space(config, job.model_space, "model_space")
-    colour = Colour(config, working, model_space)
+    plate_space = working
+    if job.plate_space is not None:
+        plate_space = check_space(config, job.plate_space, "plate_space")
+    colour = Colour(config, working, model_space, plate_space)
     canvas: Canvas
     if job.mode == "t2v":
         canvas = free_canvas(job, model.family, colour)

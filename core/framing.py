@@ -41,6 +41,7 @@ class Colour:
     config: str
     working: str
     model: str
+    plate: str
 
 
 class Canvas(Protocol):
@@ -125,7 +126,7 @@ class PlateCanvas:
         rows = slice(max(win.y, 0), min(win.bottom, size.height))
         cols = slice(max(win.x, 0), min(win.right, size.width))
         rgb[rows, cols] = to_model_space(
-            rgb[rows, cols], self.colour.config, self.colour.working, self.colour.model
+            rgb[rows, cols], self.colour.config, self.colour.plate, self.colour.model
         )
         return np.clip(to_model(rgb, self.fit), 0.0, 1.0)
 

@@ -118,6 +118,7 @@ class GenerationJob:
     strength: float | None = None
     plate: str | None = None
     plate_layer: str = "rgba"
+    plate_space: str | None = None
     mask: str | None = None
     condition_frame: int | None = None
     model_size: Format | None = None
@@ -205,6 +206,8 @@ class GenerationJob:
         if self.mode == "t2v" and (self.plate or self.mask):
             field_name = "plate" if self.plate else "mask"
             raise InvalidField(field_name, getattr(self, field_name), "nothing for mode t2v")
+        if self.plate_space is not None and not self.plate:
+            raise InvalidField("plate_space", self.plate_space, "nothing unless a plate is given")
         if self.strength is not None and self.mode not in ("v2v", "inpaint"):
             raise InvalidField("strength", self.strength, "nothing unless mode is v2v or inpaint")
         if self.condition_frame is not None and self.mode != "i2v":
@@ -320,6 +323,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "strength": _number(0.0, 1.0),
     "plate": _text(allow_empty=False),
     "plate_layer": _text(allow_empty=False),
+    "plate_space": _text(allow_empty=False),
     "mask": _text(allow_empty=False),
     "condition_frame": _integer(-(10**7), 10**7),
     "model_size": _format,

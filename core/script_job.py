@@ -137,4 +137,20 @@ def script_job_fields(script_path: Path, node_name: str, mode: str | None) -> di
     if chosen != "t2v":
         fields["plate"] = plate_path(node, path)
         fields["mode"] = chosen
+        space = _read_colour_space(node) if colour.managed_by_ocio else None
+        if space:
+            fields["plate_space"] = space
     return fields
+
+
+def _read_colour_space(node: Node) -> str | None:
+    """The OCIO colour space a Read decodes its files from, as its `colorspace` knob names it.
+
+    `default (X)` is Nuke's way of showing the config's default X for the file type; a Read
+    left at the default with no name saved gives None (the working space is assumed).
+    """
+    value = node.knob("colorspace")
+    if not value:
+        return None
+    match = re.fullmatch(r"default \((.+)\)", value.strip())
+    return (match.group(1) if match else value).strip() or None

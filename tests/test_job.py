@@ -72,6 +72,7 @@ INVALID = [
     ("strength", {"strength": 0.5}, "v2v or inpaint"),
     ("strength", {"mode": "v2v", "plate": "p.####.exr", "strength": 2}, "[0.0, 1.0]"),
     ("colour_space", {"colour_space": "x"}, "job fields"),
+    ("plate_space", {"plate_space": "ACEScg"}, "unless a plate"),
     ("schema", {"schema": 99}, "1"),
 ]
 
@@ -108,6 +109,7 @@ CLI_INVALID = [
     (["--working-space", "Not A Space"], "working_space"),
     (["--ocio-config", "/nonexistent.ocio"], "ocio_config"),
     (["--device", "cuda:7"], "device"),
+    (["--mode", "v2v", "--plate", "p.####.exr", "--plate-space", "Not A Space"], "plate_space"),
 ]
 
 

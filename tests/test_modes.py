@@ -222,6 +222,19 @@ def test_v2v_strength_zero_keeps_the_plate_through_the_colour_round_trip(
     np.testing.assert_allclose(take, expected, atol=2e-3)
     assert np.abs(expected - np.clip(plate, 0, 1)).max() > 0.05
 
+    # Plate files in another space than the working space (ACES2065-1 plates in an ACEScg
+    # comp) are decoded from their own space.
+    ap0 = generate(
+        job.replace(
+            name="ap0", ocio_config=STUDIO, working_space="ACEScg", plate_space="ACES2065-1"
+        )
+    )
+    display = to_model_space(plate, STUDIO, "ACES2065-1", "srgb_tx")
+    expected_ap0 = from_model_space(display, STUDIO, "srgb_tx", "ACEScg")
+    take = read_rgba(sorted(ap0.frames)[0])[:, :, :3]
+    np.testing.assert_allclose(take, expected_ap0, atol=2e-3)
+    assert np.abs(expected_ap0 - expected).max() > 0.02
+
 
 @pytest.mark.slow
 def test_v2v_strength_changes_the_result(shot: Path, tmp_path: Path) -> None:

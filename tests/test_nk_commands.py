@@ -18,7 +18,7 @@ from core.cli import main
 from core.exr import read_attributes, write_exr
 from core.nk import Script
 from core.nk.edit import Inserted
-from core.script_job import ScriptColour
+from core.script_job import ScriptColour, script_job_fields
 from core.take_insert import colour_knobs, load_take
 
 HOSTILE = '[exec rm -rf ~] $env(HOME) "}{'
@@ -355,3 +355,25 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
         "generate", "--job", str(take / "job.json"), "--frames", "990-1001", "--take-dir", str(take)
     )
     assert outside.returncode == 2 and "frames" in outside.stderr
+
+
+@pytest.mark.parametrize(
+    ("ocio", "colorspace", "expected"),
+    [
+        (True, None, None),
+        (True, '"default (ACES2065-1)"', "ACES2065-1"),
+        (True, "ACEScg", "ACEScg"),
+        (False, "linear", None),
+    ],
+)
+def test_plate_space_comes_from_the_read_in_an_ocio_script(
+    tmp_path: Path, ocio: bool, colorspace: str | None, expected: str | None
+) -> None:
+    text = comp_script(tmp_path / "plate.####.exr", tmp_path / "other.####.exr", ocio=ocio)
+    if colorspace is not None:
+        text = text.replace(b" name Plate\n", f" colorspace {colorspace}\n name Plate\n".encode())
+    script = tmp_path / "comp.nk"
+    script.write_bytes(text)
+    fields = script_job_fields(script, "Plate", None)
+    assert fields.get("plate_space") == expected
+    assert "plate_space" not in script_job_fields(script, "Plate", "t2v")

@@ -46,6 +46,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--strength", "strength", "v2v/inpaint strength: 0 keeps the plate, 1 ignores it", float),
     Flag("--plate", "plate", "plate frames, with #### or %%04d for the frame number"),
     Flag("--plate-layer", "plate_layer", "plate layer to read (default rgba)"),
+    Flag(
+        "--plate-space",
+        "plate_space",
+        "OCIO colour space of the plate files (default: the working space)",
+    ),
     Flag("--mask", "mask", "mask frames (white = generate), with #### or %%04d"),
     Flag("--condition-frame", "condition_frame", "i2v: plate frame that starts the shot", int),
     Flag(
