@@ -63,14 +63,23 @@ def window_take(folder: Path, job: GenerationJob) -> Take:
 
 
 def reserve(job: GenerationJob) -> Take:
-    """Check the job fully, reserve its take folder, write job.json and a queued manifest."""
+    """Check the job fully, reserve its take folder, write job.json and a queued manifest.
+
+    A plate job's region of interest is found once here, over the whole shot, and pinned in
+    job.json: every window then generates the same part of the plate.
+    """
     from core.engine import manifest_for, prepare
+    from core.framing import PlateCanvas
 
     if Take(Path("."), "x", 1).padding(job.frames.first) != Take(Path("."), "x", 1).padding(
         job.frames.last
     ):
         raise InvalidField("frames", str(job.frames), "frame numbers of one padding width")
     prepared = prepare(job)
+    if isinstance(prepared.canvas, PlateCanvas) and job.region is None:
+        region = prepared.canvas.fit.region
+        job = job.replace(region=[region.x, region.y, region.width, region.height])
+        prepared = prepare(job)
     weights = prepared.model.weights_hash()
     take = reserve_take(Path(job.output_root), job.name)
     (take.folder / JOB_FILE).write_text(job.to_json() + "\n", encoding="utf-8")

@@ -182,17 +182,23 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
             "or no format",
         )
     mask = None
-    box: Region | None = None
     if job.mask is not None:
         mask = open_mask(job.mask, job.frames)
         require_same_format(info, mask.info)
-        box = mask_bbox(mask.read(frame) for frame in job.frames)
-        if box is None and job.mode == "inpaint":
-            raise InvalidField(
-                "mask", job.mask, f"a mask with some white (non-zero) pixels in frames {job.frames}"
-            )
-    margin = job.margin if job.margin is not None else _default_margin(box)
-    region = region_of_interest(box, info.format, margin)
+    if job.region is not None:
+        region = _given_region(job.region, info.format)
+    else:
+        box: Region | None = None
+        if mask is not None:
+            box = mask_bbox(mask.read(frame) for frame in job.frames)
+            if box is None and job.mode == "inpaint":
+                raise InvalidField(
+                    "mask",
+                    job.mask,
+                    f"a mask with some white (non-zero) pixels in frames {job.frames}",
+                )
+        margin = job.margin if job.margin is not None else _default_margin(box)
+        region = region_of_interest(box, info.format, margin)
     budget = job.model_size or Format(*family.default_size)
     fit = make_fit(
         region,
@@ -211,6 +217,16 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
         alpha_from_mask=job.mode == "inpaint",
         colour=colour,
     )
+
+
+def _given_region(box: tuple[int, int, int, int], frame: Format) -> Region:
+    """The job's own region, which must lie inside the plate's display window."""
+    region = Region(*box)
+    if region.x + region.width > frame.width or region.y + region.height > frame.height:
+        raise InvalidField(
+            "region", ",".join(map(str, box)), f"a box inside the plate's {frame} display window"
+        )
+    return region
 
 
 def _default_margin(box: Region | None) -> int:

@@ -119,6 +119,7 @@ class GenerationJob:
     plate: str | None = None
     plate_layer: str = "rgba"
     plate_space: str | None = None
+    region: tuple[int, int, int, int] | None = None
     mask: str | None = None
     condition_frame: int | None = None
     model_size: Format | None = None
@@ -206,6 +207,8 @@ class GenerationJob:
         if self.mode == "t2v" and (self.plate or self.mask):
             field_name = "plate" if self.plate else "mask"
             raise InvalidField(field_name, getattr(self, field_name), "nothing for mode t2v")
+        if self.region is not None and not self.plate:
+            raise InvalidField("region", self.region, "nothing unless a plate is given")
         if self.plate_space is not None and not self.plate:
             raise InvalidField("plate_space", self.plate_space, "nothing unless a plate is given")
         if self.strength is not None and self.mode not in ("v2v", "inpaint"):
@@ -292,6 +295,27 @@ def _format(name: str, value: Any) -> Format:
     raise InvalidField(name, value, 'WIDTHxHEIGHT or {"width": W, "height": H}')
 
 
+def _region(name: str, value: Any) -> tuple[int, int, int, int]:
+    """A box of plate pixels: X,Y,WIDTH,HEIGHT from the display window's top-left, y down."""
+    allowed = "X,Y,WIDTH,HEIGHT in plate pixels (x, y >= 0; width, height >= 1)"
+    if isinstance(value, str):
+        parts: Any = value.replace(" ", "").split(",")
+        try:
+            parts = [int(p) for p in parts]
+        except ValueError:
+            raise InvalidField(name, value, allowed) from None
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        raise InvalidField(name, value, allowed)
+    if len(parts) != 4 or any(isinstance(p, bool) or not isinstance(p, int) for p in parts):
+        raise InvalidField(name, value, allowed)
+    x, y, width, height = parts
+    if x < 0 or y < 0 or width < 1 or height < 1:
+        raise InvalidField(name, value, allowed)
+    return (x, y, width, height)
+
+
 def _name(name: str, value: Any) -> str:
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise InvalidField(
@@ -324,6 +348,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "plate": _text(allow_empty=False),
     "plate_layer": _text(allow_empty=False),
     "plate_space": _text(allow_empty=False),
+    "region": _region,
     "mask": _text(allow_empty=False),
     "condition_frame": _integer(-(10**7), 10**7),
     "model_size": _format,

@@ -73,6 +73,9 @@ INVALID = [
     ("strength", {"mode": "v2v", "plate": "p.####.exr", "strength": 2}, "[0.0, 1.0]"),
     ("colour_space", {"colour_space": "x"}, "job fields"),
     ("plate_space", {"plate_space": "ACEScg"}, "unless a plate"),
+    ("region", {"region": "0,0,64,64"}, "unless a plate"),
+    ("region", {"mode": "v2v", "plate": "p.####.exr", "region": "1,2,3"}, "X,Y,WIDTH,HEIGHT"),
+    ("region", {"mode": "v2v", "plate": "p.####.exr", "region": [0, -1, 8, 8]}, "x, y >= 0"),
     ("schema", {"schema": 99}, "1"),
 ]
 

@@ -18,9 +18,9 @@ import pytest
 from conftest import genvfx_command
 from exr_cases import write
 
-from core import plates
+from core import farm, plates
 from core.colour import from_model_space, to_model_space
-from core.engine import generate
+from core.engine import generate, prepare
 from core.errors import InvalidField, UnsupportedMode
 from core.events import CancelToken, Event, Progress
 from core.exr import read_attributes
@@ -446,3 +446,41 @@ def test_anamorphic_plate_with_offset_windows_gives_a_take_in_its_display_window
         assert (take[:, :, 3][:20] == 0).all() and (take[:, :, 3][:, :40] == 0).all()
         kept = take[:, :, 3] == 0
         assert np.array_equal(merged_over(take, plate)[kept], plate[kept])
+
+
+def test_a_given_region_is_where_the_element_goes(shot: Path, tmp_path: Path) -> None:
+    job = job_for(
+        shot,
+        tmp_path,
+        model="builtin:tiny-wan",
+        mode="v2v",
+        strength=0.5,
+        region="16,8,64,48",
+        frames=f"{FIRST}-{FIRST + 4}",
+    )
+    done = generate(job)
+    placement = json.loads(Path(done.manifest).read_text())["placement"]
+    assert placement["region"] == {"x": 16, "y": 8, "width": 64, "height": 48}
+    take = read_rgba(sorted(done.frames)[0])
+    outside = np.ones(take.shape[:2], bool)
+    outside[8:56, 16:80] = False
+    assert (take[:, :, 3][outside] == 0).all() and (take[:, :, 3][~outside] == 1).all()
+    with pytest.raises(InvalidField, match="region"):
+        generate(job.replace(region="100,50,64,48", name="outside"))
+    assert not (tmp_path / "outside").exists()
+
+
+def test_a_farm_take_pins_the_shot_wide_region_for_every_window(shot: Path, tmp_path: Path) -> None:
+    job = job_for(
+        shot,
+        tmp_path,
+        model="builtin:tiny-wan-vace",
+        mode="inpaint",
+        mask=str(shot / "matte_%04d.exr"),
+    )
+    expected = prepare(job).canvas.describe()["region"]
+    take = farm.reserve(job)
+    pinned = GenerationJob.from_json((take.folder / farm.JOB_FILE).read_text())
+    assert pinned.region == (expected["x"], expected["y"], expected["width"], expected["height"])
+    window = pinned.replace(frames=f"{FIRST}-{FIRST + 2}")
+    assert prepare(window).canvas.describe()["region"] == expected

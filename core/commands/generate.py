@@ -51,6 +51,9 @@ FLAGS: tuple[Flag, ...] = (
         "plate_space",
         "OCIO colour space of the plate files (default: the working space)",
     ),
+    Flag(
+        "--region", "region", "X,Y,W,H plate box to generate in (default: the mask's box + margin)"
+    ),
     Flag("--mask", "mask", "mask frames (white = generate), with #### or %%04d"),
     Flag("--condition-frame", "condition_frame", "i2v: plate frame that starts the shot", int),
     Flag(
