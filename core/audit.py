@@ -7,7 +7,6 @@ cannot be passed by deleting frames.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from core.errors import GenvfxError, InvalidField
 from core.exr import ATTRIBUTE_PREFIX, read_attributes
 from core.nk import Node, Script
+from core.take import read_manifest
 
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%(0?)(\d*)d")
@@ -145,11 +145,8 @@ def _audit_read(node: Node, pattern: str) -> GeneratedRead | None:
 
 def _manifest_provenance(folder: Path) -> dict[str, Any] | None:
     """Provenance from a take manifest, for a Read whose frames are gone."""
-    try:
-        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or "genvfx_version" not in data:
+    data = read_manifest(folder)
+    if data is None or "genvfx_version" not in data:
         return None
     job = data.get("job") or {}
     model = data.get("model") or {}

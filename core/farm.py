@@ -10,6 +10,7 @@ the manifest complete. `template` writes all of this as an Open Job Description 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -79,7 +80,7 @@ def reserve(job: GenerationJob) -> Take:
     if isinstance(prepared.canvas, PlateCanvas) and job.region is None:
         region = prepared.canvas.fit.region
         job = job.replace(region=[region.x, region.y, region.width, region.height])
-        prepared = prepare(job)
+        prepared = dataclasses.replace(prepared, job=job)
     weights = prepared.model.weights_hash()
     take = reserve_take(Path(job.output_root), job.name)
     (take.folder / JOB_FILE).write_text(job.to_json() + "\n", encoding="utf-8")

@@ -38,10 +38,6 @@ class Plan:
         """Frames of the longest window (what one pipeline call generates at most)."""
         return max(span.generated for span in self.windows)
 
-    @property
-    def needs_resize(self) -> bool:
-        return self.generated_size != self.output_format
-
 
 def legal_size(family: Family, wanted: Format) -> Format:
     """A size the family accepts, of (nearly) the same aspect, within its pixel budget."""

@@ -57,21 +57,22 @@ class Take:
         return str(self.folder / f"{self.stem}.{'#' * self.padding(last_frame)}.exr")
 
     def read_manifest(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
-
-    def is_complete(self) -> bool:
-        manifest = self.read_manifest()
-        return bool(manifest and manifest.get("complete") is True)
+        return read_manifest(self.folder)
 
     def write_manifest(self, data: Mapping[str, Any]) -> None:
         """Replace the manifest atomically (temporary file, then rename)."""
         tmp = self.folder / f".{MANIFEST}.partial-{os.getpid()}"
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         os.replace(tmp, self.manifest_path)
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A take folder's manifest, or None when it is missing or not a JSON object."""
+    try:
+        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def existing_takes(root: Path, name: str) -> Iterator[Take]:

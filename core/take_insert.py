@@ -10,18 +10,17 @@ that Nuke's file knob would evaluate (`[ ] $ { } \\ "`) is refused.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.errors import InvalidField, InvalidInput
 from core.nk import Script, quote
 from core.nk.edit import Inserted, NewNode, insert_over
 from core.script_job import NUKE_LINEAR, ScriptColour, script_colour
+from core.take import read_manifest
 
 _UNSAFE_PATH = re.compile(r'[\[\]${}\\"]')
 
@@ -48,13 +47,9 @@ class TakeInfo:
 
 
 def load_take(folder: Path) -> TakeInfo:
-    manifest_path = Path(folder) / "manifest.json"
-    try:
-        data: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except OSError:
-        raise InvalidField("take", str(folder), "a take folder holding manifest.json") from None
-    except ValueError:
-        raise InvalidField("take", str(folder), "a take whose manifest.json is JSON") from None
+    data = read_manifest(Path(folder))
+    if data is None:
+        raise InvalidField("take", str(folder), "a take folder holding a readable manifest.json")
     if data.get("complete") is not True:
         raise InvalidField(
             "take", str(folder), f"a complete take (its status is {data.get('status')!r})"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from core.errors import InvalidField
 from core.nk.script import Node, Script
 from core.nk.stack import Step
-from core.nk.tokens import ENCODING, ERRORS, quote
+from core.nk.tokens import ENCODING, ERRORS
 
 READ_OFFSET_X = 150
 MERGE_OFFSET_Y = 120
@@ -177,8 +177,3 @@ def _block(
     lines.extend(inner + f"{name} {value}".encode(ENCODING, ERRORS) for name, value in user)
     lines.append(indent + b"}")
     return newline.join(lines) + newline
-
-
-def text_knob(text: str) -> str:
-    """A knob value for arbitrary user text: always a quoted, fully escaped word."""
-    return quote(text)
