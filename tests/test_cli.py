@@ -32,8 +32,9 @@ BASE = [
 ]
 
 
-def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
-    result = subprocess.run(
+def run_generate(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`genvfx generate` on the tiny LTX model as a subprocess, as a TD runs it."""
+    return subprocess.run(
         [
             *genvfx_command(),
             "generate",
@@ -41,14 +42,17 @@ def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
             "builtin:tiny-ltx",
             *BASE,
             "--out",
-            str(tmp_path),
-            "--name",
-            "dust",
+            str(out),
+            *extra,
         ],
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
+    result = run_generate(tmp_path, "--name", "dust")
     assert result.returncode == 0, result.stderr
     take = Path(result.stdout.strip())
     assert take == tmp_path / "dust" / "v001"
@@ -57,21 +61,7 @@ def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
 
 
 def test_json_events_end_with_done(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            *genvfx_command(),
-            "generate",
-            "--model",
-            "builtin:tiny-ltx",
-            *BASE,
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_generate(tmp_path, "--json")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert {e["event"] for e in events} >= {"stage", "progress", "frame", "done"}
