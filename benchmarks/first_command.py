@@ -44,7 +44,7 @@ def main() -> int:
         for run in range(args.runs):
             started = time.perf_counter()
             result = subprocess.run(
-                [sys.executable, "-m", "core", *COMMAND, "--out", str(Path(tmp) / "takes")],
+                [sys.executable, "-m", "genvfx", *COMMAND, "--out", str(Path(tmp) / "takes")],
                 cwd=repo,
                 env={**os.environ, "GENVFX_CACHE": str(env_cache)},
                 capture_output=True,

@@ -13,6 +13,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 SHARED = REPO.parent / "shared"
+NUKE_PATH = REPO / "nuke_plugin"
+
+# The Nuke layer is imported as Nuke imports it: from the folder NUKE_PATH names.
+sys.path.insert(0, str(NUKE_PATH))
 
 
 class NetworkUsed(AssertionError):
@@ -28,7 +32,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ.pop(name, None)
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["GENVFX_TEST_NETGUARD"] = "1"
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), str(REPO)])
+    os.environ["PYTHONPATH"] = str(NETGUARD)
     yield
     os.environ.clear()
     os.environ.update(saved)
@@ -61,7 +65,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def genvfx_command() -> list[str]:
     """The CLI as a subprocess, from this checkout (whatever is installed)."""
-    return [sys.executable, "-m", "core"]
+    return [sys.executable, "-m", "genvfx"]
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 
-from core.nk import External, Node, Script
-from core.nk.edit import Inserted
+from genvfx.scripts.nk import External, Node, Script
+from genvfx.scripts.nk.edit import Inserted
 
 Label = int | str | None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.catalogue import FAMILIES, family_of_pipeline_class
-from core.errors import UnsupportedMode
-from core.models import resolve_model
-from core.modes import ARGUMENTS
+from genvfx.errors import UnsupportedMode
+from genvfx.models.catalogue import FAMILIES, family_of_pipeline_class
+from genvfx.models.resolve import resolve_model
+from genvfx.pipeline.arguments import ARGUMENTS
 
 
 def test_every_pipeline_the_catalogue_names_has_arguments() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import NetworkUsed, genvfx_command
 
-from core.cli import main
-from core.models import resolve_model
-from core.tiny import ensure_builtin
+from genvfx.cli.main import main
+from genvfx.models.builtin import ensure_builtin
+from genvfx.models.resolve import resolve_model
 
 BASE = [
     "--prompt",

@@ -10,12 +10,12 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from core.colour import convert
-from core.engine import generate
-from core.errors import Cancelled
-from core.events import CancelToken, Event, Progress
-from core.inference import PipelineCache
-from core.job import GenerationJob
+from genvfx.errors import Cancelled
+from genvfx.events import CancelToken, Event, Progress
+from genvfx.job.job import GenerationJob
+from genvfx.media.colour import convert
+from genvfx.pipeline.engine import generate
+from genvfx.pipeline.inference import PipelineCache
 
 
 def make_job(tmp_path: Path, **changes: Any) -> GenerationJob:

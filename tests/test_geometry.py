@@ -11,11 +11,11 @@ from exr_cases import write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import geometry, plates
-from core.catalogue import FAMILIES
-from core.geometry import Region
-from core.job import Format, FrameRange
-from core.resize import resize
+from genvfx.job.job import Format, FrameRange
+from genvfx.media import geometry, plates
+from genvfx.media.geometry import Region
+from genvfx.media.resize import resize
+from genvfx.models.catalogue import FAMILIES
 
 FRAME_4K = Format(4096, 2160)
 

@@ -13,7 +13,7 @@ from tests.fake_nuke import nk_text
 
 REPO = Path(__file__).resolve().parents[1]
 GIZMO = REPO / "gizmos" / "GenerateElement.gizmo"
-NODE_PY = REPO / "nuke_plugin" / "node.py"
+NODE_PY = REPO / "nuke_plugin" / "genvfx_nuke" / "node.py"
 
 
 def node_module() -> tuple[dict[str, object], set[str]]:
@@ -170,8 +170,8 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
 
 
 def test_the_project_nk_reader_agrees(gizmo: nk_text.NkNode) -> None:
-    """core.nk reads the gizmo the same way: same nodes, same connections, same knob values."""
-    from core.nk import Script
+    """genvfx.scripts.nk reads the gizmo the same way: same nodes, same connections, same knob values."""
+    from genvfx.scripts.nk import Script
 
     data = GIZMO.read_bytes()
     script = Script.parse(data)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
-from core.errors import InvalidField
-from core.job import Format, FrameRange, GenerationJob
+from genvfx.cli.main import main
+from genvfx.errors import InvalidField
+from genvfx.job.job import Format, FrameRange, GenerationJob
 
 VALID = {
     "prompt": "dust plume",

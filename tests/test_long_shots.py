@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.catalogue import FAMILIES
-from core.engine import generate
-from core.errors import InvalidField
-from core.events import Event, Stage
-from core.job import GenerationJob
-from core.modes import WindowInputs, arguments_for, window_class
-from core.windows import blend, crossfade, split, window_length
+from genvfx.errors import InvalidField
+from genvfx.events import Event, Stage
+from genvfx.job.job import GenerationJob
+from genvfx.models.catalogue import FAMILIES
+from genvfx.pipeline.arguments import WindowInputs, arguments_for, window_class
+from genvfx.pipeline.engine import generate
+from genvfx.pipeline.windows import blend, crossfade, split, window_length
 
 
 @given(

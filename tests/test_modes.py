@@ -18,13 +18,14 @@ import pytest
 from conftest import genvfx_command
 from exr_cases import write
 
-from core import farm, plates
-from core.colour import from_model_space, to_model_space
-from core.engine import generate, prepare
-from core.errors import InvalidField, UnsupportedMode
-from core.events import CancelToken, Event, Progress
-from core.exr import read_attributes
-from core.job import GenerationJob
+from genvfx.errors import InvalidField, UnsupportedMode
+from genvfx.events import CancelToken, Event, Progress
+from genvfx.farm import tasks as farm
+from genvfx.job.job import GenerationJob
+from genvfx.media import plates
+from genvfx.media.colour import from_model_space, to_model_space
+from genvfx.media.exr import read_attributes
+from genvfx.pipeline.engine import generate, prepare
 
 WIDTH, HEIGHT = 160, 96
 FIRST, LAST = 1001, 1010

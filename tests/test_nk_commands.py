@@ -14,12 +14,12 @@ import yaml
 from conftest import genvfx_command
 from nk_helpers import check_insertion
 
-from core.cli import main
-from core.exr import read_attributes, write_exr
-from core.nk import Script
-from core.nk.edit import Inserted
-from core.script_job import ScriptColour, script_job_fields
-from core.take_insert import colour_knobs, load_take
+from genvfx.cli.main import main
+from genvfx.media.exr import read_attributes, write_exr
+from genvfx.scripts.insert import colour_knobs, load_take
+from genvfx.scripts.nk import Script
+from genvfx.scripts.nk.edit import Inserted
+from genvfx.scripts.script_job import ScriptColour, script_job_fields
 
 HOSTILE = '[exec rm -rf ~] $env(HOME) "}{'
 TINY = ["--model", "builtin:tiny-ltx", "--format", "64x64", "--steps", "2", "--seed", "11"]

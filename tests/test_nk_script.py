@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nk_helpers import check_insertion
 
-from core.errors import InvalidField
-from core.nk import External, Script, quote
-from core.nk.edit import NewNode, insert_over
+from genvfx.errors import InvalidField
+from genvfx.scripts.nk import External, Script, quote
+from genvfx.scripts.nk.edit import NewNode, insert_over
 
 SOURCE = NewNode("Read", (("file", quote("/takes/fx/v001/fx_v001.####.exr")),), "genvfx_fx")
 MERGE = NewNode("Merge2", (), "genvfx_merge")

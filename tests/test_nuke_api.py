@@ -26,7 +26,8 @@ from tests.fake_nuke import nk_text
 from tests.fake_nuke import nuke as fake
 
 REPO = Path(__file__).resolve().parents[1]
-PLUGIN_FILES = [*sorted((REPO / "nuke_plugin").glob("*.py")), REPO / "init.py", REPO / "menu.py"]
+NUKE_PATH = REPO / "nuke_plugin"
+PLUGIN_FILES = [*sorted((NUKE_PATH / "genvfx_nuke").glob("*.py")), *sorted(NUKE_PATH.glob("*.py"))]
 GIZMO = REPO / "gizmos" / "GenerateElement.gizmo"
 STUB_FILES = (
     "_nuke.pyi",
@@ -284,7 +285,7 @@ def test_params_check_catches_a_wrong_signature() -> None:
 
 
 def test_plugin_is_standard_library_only_and_python_39(tmp_path: Path) -> None:
-    allowed = set(sys.stdlib_module_names) | {"nuke", "nuke_plugin"}
+    allowed = set(sys.stdlib_module_names) | {"nuke", "genvfx_nuke"}
     for path in PLUGIN_FILES:
         tree = ast.parse(path.read_text(), filename=str(path), feature_version=(3, 9))
         has_future = any(
@@ -335,19 +336,19 @@ def test_plugin_imports_and_runs_under_a_real_python_39(tmp_path: Path) -> None:
         pytest.skip("no python3.9 interpreter on this machine")
     (tmp_path / "nuke.py").write_text("")
     code = (
-        "import nuke_plugin.node, nuke_plugin.install, nuke_plugin.worker_client\n"
-        "from nuke_plugin import settings, takes\n"
+        "import genvfx_nuke.node, genvfx_nuke.install, genvfx_nuke.worker_client\n"
+        "from genvfx_nuke import settings, takes\n"
         "ctx = settings.Context('El1', '/s/comp.nk', (1001, 1009), (64, 64), (1, 100), (8, 8), False)\n"
         "job = settings.build_job({'prompt': 'p', 'model': 'm', 'mode': 't2v'}, ctx)\n"
         "assert job['frames'] == {'first': 1001, 'last': 1009}, job\n"
-        "print(takes.list_takes('/nonexistent', 'El1'), nuke_plugin.worker_client.worker_command())\n"
+        "print(takes.list_takes('/nonexistent', 'El1'), genvfx_nuke.worker_client.worker_command())\n"
     )
     result = subprocess.run(
         [
             interpreter,
             "-I",
             "-c",
-            f"import sys; sys.path[:0] = {[str(tmp_path), str(REPO)]!r}\n{code}",
+            f"import sys; sys.path[:0] = {[str(tmp_path), str(NUKE_PATH)]!r}\n{code}",
         ],
         capture_output=True,
         text=True,

@@ -23,7 +23,7 @@ TIMEOUT = 120.0
 def one_worker_per_module() -> Iterator[None]:
     """The tests share the session's worker, as one Nuke session would; stopped at the end."""
     yield
-    from nuke_plugin.worker_client import shutdown_shared
+    from genvfx_nuke.worker_client import shutdown_shared
 
     shutdown_shared()
 
@@ -38,9 +38,9 @@ def element(fake: ModuleType, steps: int = 2) -> Any:
 
 
 def idle(node: Any) -> bool:
-    import nuke_plugin.node
+    import genvfx_nuke.node
 
-    return not nuke_plugin.node.is_running(node.fullName())
+    return not genvfx_nuke.node.is_running(node.fullName())
 
 
 def complete_takes(folder: Path) -> list[str]:
@@ -66,7 +66,7 @@ def test_generate_lands_v001_then_v002_without_reloading(
     fake_nuke: ModuleType,
     script: Path,
 ) -> None:
-    from nuke_plugin.worker_client import shared_client
+    from genvfx_nuke.worker_client import shared_client
 
     node = element(fake_nuke)
     read = node.node("take_read")
@@ -125,7 +125,7 @@ def test_a_killed_worker_is_a_clear_error_and_the_next_generate_works(
     fake_nuke: ModuleType,
     script: Path,
 ) -> None:
-    from nuke_plugin.worker_client import shared_client
+    from genvfx_nuke.worker_client import shared_client
 
     node = element(fake_nuke, steps=1000)
     start_long_job(node)

@@ -26,7 +26,7 @@ class RecordingClient:
         self.jobs: list[dict[str, Any]] = []
 
     def submit(self, job: dict[str, Any]) -> Any:
-        from nuke_plugin.worker_client import JobHandle
+        from genvfx_nuke.worker_client import JobHandle
 
         self.jobs.append(job)
         handle = JobHandle(f"job{len(self.jobs)}", self)  # type: ignore[arg-type]
@@ -40,12 +40,12 @@ class RecordingClient:
 @pytest.fixture
 def recording(monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType) -> Iterator[RecordingClient]:
     """Records jobs; each ends at once as cancelled, and the test ends with every node idle."""
-    import nuke_plugin.node
+    import genvfx_nuke.node
 
     client = RecordingClient()
-    monkeypatch.setattr(nuke_plugin.node, "shared_client", lambda: client)
+    monkeypatch.setattr(genvfx_nuke.node, "shared_client", lambda: client)
     yield client
-    harness.pump(lambda: not nuke_plugin.node._active, timeout=10)
+    harness.pump(lambda: not genvfx_nuke.node._active, timeout=10)
 
 
 def element(fake: ModuleType, plate: bool = True) -> Any:
@@ -72,10 +72,10 @@ def write_take(root: Path, name: str, version: int, seed: int, prompt: str, comp
 
 
 def test_init_adds_the_gizmos_and_menu_adds_the_node(fake_nuke: ModuleType) -> None:
-    import nuke_plugin.install
+    import genvfx_nuke.install
 
     assert fake_nuke._STATE["plugin_path"][0] == str(REPO / "gizmos")
-    nuke_plugin.install.menu()
+    genvfx_nuke.install.menu()
     command = harness.menu("Nodes").findItem("genvfx").findItem("GenerateElement")
     assert command == "nuke.createNode('GenerateElement')"
 
@@ -83,8 +83,9 @@ def test_init_adds_the_gizmos_and_menu_adds_the_node(fake_nuke: ModuleType) -> N
 @pytest.mark.parametrize("startup", ["init.py", "menu.py"])
 def test_a_broken_install_never_stops_nuke(startup: str, tmp_path: Path) -> None:
     (tmp_path / "nuke.py").write_text("raise ImportError('simulated broken install')\n")
-    code = f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {str(REPO)!r}]\n"
-    code += (REPO / startup).read_text() + "\nprint('nuke carried on')\n"
+    nuke_path = REPO / "nuke_plugin"
+    code = f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {str(nuke_path)!r}]\n"
+    code += (nuke_path / startup).read_text() + "\nprint('nuke carried on')\n"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
@@ -308,13 +309,13 @@ def test_a_worker_that_cannot_start_is_one_clear_message(
         (None, ["genvfx", "worker"]),
         ("  ", ["genvfx", "worker"]),
         ("'/opt/gen vfx/bin/genvfx' worker", ["/opt/gen vfx/bin/genvfx", "worker"]),
-        ("/usr/bin/python3 -m core worker", ["/usr/bin/python3", "-m", "core", "worker"]),
+        ("/usr/bin/python3 -m genvfx worker", ["/usr/bin/python3", "-m", "genvfx", "worker"]),
     ],
 )
 def test_worker_command_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, setting: str | None, command: list[str]
 ) -> None:
-    from nuke_plugin.worker_client import worker_command
+    from genvfx_nuke.worker_client import worker_command
 
     if setting is None:
         monkeypatch.delenv("GENVFX_WORKER", raising=False)
@@ -326,7 +327,7 @@ def test_worker_command_from_the_environment(
 def test_an_unsplittable_worker_command_is_refused(
     monkeypatch: pytest.MonkeyPatch, fake_nuke: ModuleType
 ) -> None:
-    from nuke_plugin.worker_client import WorkerError, worker_command
+    from genvfx_nuke.worker_client import WorkerError, worker_command
 
     monkeypatch.setenv("GENVFX_WORKER", "'unclosed worker")
     with pytest.raises(WorkerError, match="GENVFX_WORKER="):

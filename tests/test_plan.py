@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.catalogue import FAMILIES, family_of_pipeline_class
-from core.errors import UnsupportedMode
-from core.job import Format
-from core.plan import legal_size
+from genvfx.errors import UnsupportedMode
+from genvfx.job.job import Format
+from genvfx.models.catalogue import FAMILIES, family_of_pipeline_class
+from genvfx.pipeline.plan import legal_size
 
 
 def test_legal_frame_counts() -> None:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from exr_cases import pattern, write, write_deep, write_mipmapped, write_multipart
 
-from core import plates
-from core.errors import InvalidField, InvalidInput
-from core.job import Format, FrameRange
+from genvfx.errors import InvalidField, InvalidInput
+from genvfx.job.job import Format, FrameRange
+from genvfx.media import plates
 
 RGB = ("R", "G", "B")
 RGBA = ("R", "G", "B", "A")
@@ -448,8 +448,8 @@ def test_garbled_header_text_and_absurd_pixel_aspect_are_refused(tmp_path: Path)
 FUZZ = """
 import random, sys
 from pathlib import Path
-from core import plates
-from core.errors import InvalidInput
+from genvfx.media import plates
+from genvfx.errors import InvalidInput
 base = Path(sys.argv[1]).read_bytes()
 rng = random.Random(5)
 outcome = {"read": 0, "refused": 0}

@@ -36,7 +36,7 @@ class WorkerProcess:
 
     def __init__(self, log_dir: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "core", "worker", "--log-file", str(log_dir / "worker.log")],
+            [sys.executable, "-m", "genvfx", "worker", "--log-file", str(log_dir / "worker.log")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=open(log_dir / "stderr.log", "w"),  # noqa: SIM115
@@ -212,7 +212,7 @@ class Blocking:
         self.started: queue.Queue[str] = queue.Queue()
 
     def __call__(self, job: Any, on_event: Any, cancel: Any, cache: Any) -> Any:
-        from core.errors import Cancelled
+        from genvfx.errors import Cancelled
 
         self.started.put(job.name)
         while not cancel.cancelled:
@@ -223,7 +223,7 @@ class Blocking:
 def test_queued_jobs_wait_and_a_queued_cancel_never_starts(tmp_path: Path) -> None:
     import io
 
-    from core.worker import Channel, Worker
+    from genvfx.worker.server import Channel, Worker
 
     out = io.StringIO()
     runner = Blocking()

@@ -21,11 +21,11 @@ def fake_nuke(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Modul
     """The fake as `nuke`, genvfx installed as NUKE_PATH would, logs in tmp_path."""
     monkeypatch.setitem(sys.modules, "nuke", fake)
     monkeypatch.setenv("GENVFX_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("GENVFX_WORKER", shlex.join([sys.executable, "-m", "core", "worker"]))
+    monkeypatch.setenv("GENVFX_WORKER", shlex.join([sys.executable, "-m", "genvfx", "worker"]))
     harness.reset()
-    import nuke_plugin.install
+    import genvfx_nuke.install
 
-    nuke_plugin.install.init()
+    genvfx_nuke.install.init()
     yield fake
     harness.reset()
 

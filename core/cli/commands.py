@@ -1,0 +1,9 @@
+"""One module per subcommand; each has `register(subparsers)` and sets `run` on its parser."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import audit, farm, generate, info, insert, worker
+
+COMMANDS: list[ModuleType] = [info, generate, worker, insert, farm, audit]

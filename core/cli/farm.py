@@ -1,0 +1,94 @@
+"""`genvfx farm` writes an Open Job Description job; `genvfx farm-complete` is its last step."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .generate import FLAGS, build_job
+
+SCRIPT_SUFFIXES = (".nk", ".gizmo")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "farm",
+        help="write an Open Job Description job that generates a take in frame windows",
+        description="Check a job (a saved job JSON, or a Nuke script with --node), reserve "
+        "its take folder (job.json and a not-complete manifest inside) and write an Open "
+        "Job Description template: one task per window of --chunk frames, each running "
+        "`genvfx generate --take-dir`, then a step running `genvfx farm-complete`. Run it "
+        "locally with `openjd run` or submit it to Deadline Cloud.",
+    )
+    parser.add_argument("source", type=Path, metavar="SCRIPT_OR_JOB")
+    parser.add_argument("--chunk", type=int, required=True, help="frames per task")
+    parser.add_argument(
+        "--out", dest="template_out", type=Path, required=True, metavar="TEMPLATE.yaml"
+    )
+    parser.add_argument("--node", help="with a script: the Read to take the plate from")
+    parser.add_argument(
+        "--genvfx",
+        help="the command workers run genvfx with (default: this machine's genvfx)",
+    )
+    for flag in FLAGS:
+        name = "--output-root" if flag.field == "output_root" else flag.flag
+        if flag.boolean:
+            parser.add_argument(
+                name, dest=flag.field, help=flag.help, action=argparse.BooleanOptionalAction
+            )
+        else:
+            parser.add_argument(
+                name, dest=flag.field, help=flag.help, type=flag.type, choices=flag.choices
+            )
+    parser.set_defaults(run=run)
+
+    done = sub.add_parser(
+        "farm-complete",
+        help="mark a farm take complete once every frame exists",
+        description="Check that every frame of a take reserved by `genvfx farm` exists, then "
+        "mark its manifest complete. Fails (exit 1), naming the missing frames, otherwise.",
+    )
+    done.add_argument("take_dir", type=Path, metavar="TAKE_DIR")
+    done.set_defaults(run=run_complete)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InvalidField
+    from ..farm.tasks import (
+        check_template_inputs,
+        default_command,
+        reserve,
+        template,
+        validate,
+        write_template,
+    )
+
+    source: Path = args.source
+    if not source.is_file():
+        raise InvalidField("source", str(source), "an existing .nk script or job JSON file")
+    is_script = source.suffix.lower() in SCRIPT_SUFFIXES
+    args.script, args.job = (source, None) if is_script else (None, source)
+    args.insert = False
+    if args.template_out.exists():
+        raise InvalidField("out", str(args.template_out), "a file that does not exist yet")
+    job = build_job(args)
+    genvfx = args.genvfx or default_command()
+    folder = args.template_out.absolute().parent
+    check_template_inputs(job, args.chunk, genvfx, folder)
+    take = reserve(job)
+    document = template(job, take, args.chunk, genvfx, folder)
+    validate(document)
+    write_template(document, args.template_out)
+    print(f"genvfx: reserved {take.folder}", file=sys.stderr)
+    print(args.template_out)
+    return 0
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    from ..farm.tasks import complete
+
+    complete(args.take_dir)
+    print(args.take_dir)
+    return 0

@@ -1,9 +1,0 @@
-"""One module per subcommand; each has `register(subparsers)` and sets `run` on its parser."""
-
-from __future__ import annotations
-
-from types import ModuleType
-
-from core.commands import audit, farm, generate, info, insert, worker
-
-COMMANDS: list[ModuleType] = [info, generate, worker, insert, farm, audit]

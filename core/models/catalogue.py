@@ -1,0 +1,172 @@
+"""Model families as data: which diffusers pipeline serves which mode, and each family's limits.
+
+A family is recognised from a model folder's `model_index.json` (`_class_name`), or named
+explicitly. Within a family, weights trained for one pipeline (Wan's image-to-video or VACE
+transformers) cannot run another: `Family.variants` says which modes such a folder serves,
+and the family's `pipelines` are the modes of its plain text-to-video weights. Sizes and frame counts a family cannot take are planned up to the next legal
+value by `pipeline.plan`, never silently corrected inside the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..errors import InvalidField, UnsupportedMode
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family and the constraints its pipelines share."""
+
+    key: str
+    label: str
+    pipelines: Mapping[str, str]
+    spatial_multiple: int
+    frame_step: int
+    native_fps: float
+    default_size: tuple[int, int]
+    max_pixels: int
+    default_steps: int
+    default_guidance: float
+    max_frames: int
+    recognise: tuple[str, ...] = field(default=())
+    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    overlap: int = 0
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Every mode some weights of this family can run."""
+        found = dict.fromkeys(self.pipelines)
+        for table in self.variants.values():
+            found.update(dict.fromkeys(table))
+        return tuple(found)
+
+    def pipelines_of(self, index_class: str | None) -> Mapping[str, str]:
+        """mode -> pipeline class for a folder whose model_index.json names `index_class`."""
+        if index_class is not None and index_class in self.variants:
+            return self.variants[index_class]
+        return self.pipelines
+
+    def pipeline_for(self, mode: str, index_class: str | None = None) -> str:
+        """The pipeline class that runs `mode` on these weights, or `UnsupportedMode`."""
+        table = self.pipelines_of(index_class)
+        if mode in table:
+            return table[mode]
+        if mode in self.modes:
+            holders = [name for name, modes in self.variants.items() if mode in modes]
+            if mode in self.pipelines:
+                holders.insert(0, " or ".join(sorted(set(self.recognise) - set(self.variants))))
+            raise UnsupportedMode(
+                f"mode: {mode!r} needs {self.label} weights made for it (a model folder whose "
+                f"model_index.json names {' or '.join(holders)}); this folder holds "
+                f"{index_class} weights, which serve {', '.join(table)}"
+            )
+        able = [f.label for f in FAMILIES.values() if mode in f.modes]
+        raise UnsupportedMode(
+            f"mode: {mode!r} is not supported by the {self.label} family; "
+            f"families that support it: {', '.join(able) or 'none yet'}"
+        )
+
+    def legal_frame_count(self, wanted: int) -> int:
+        """The smallest count of the form step*k+1 that holds `wanted` frames."""
+        k = max(0, -(-(wanted - 1) // self.frame_step))
+        return self.frame_step * k + 1
+
+    def is_legal_frame_count(self, count: int) -> bool:
+        return count >= 1 and (count - 1) % self.frame_step == 0
+
+
+FAMILIES: dict[str, Family] = {
+    "ltx": Family(
+        key="ltx",
+        label="LTX-Video",
+        pipelines={
+            "t2v": "LTXPipeline",
+            "i2v": "LTXImageToVideoPipeline",
+            "v2v": "LTXConditionPipeline",
+            "inpaint": "LTXConditionPipeline",
+        },
+        spatial_multiple=32,
+        frame_step=8,
+        native_fps=25.0,
+        default_size=(704, 480),
+        max_pixels=1216 * 704,
+        default_steps=40,
+        default_guidance=3.0,
+        max_frames=257,
+        recognise=("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline"),
+        overlap=9,
+    ),
+    "wan": Family(
+        key="wan",
+        label="Wan 2.1/2.2",
+        pipelines={
+            "t2v": "WanPipeline",
+            "v2v": "WanVideoToVideoPipeline",
+        },
+        spatial_multiple=16,
+        frame_step=4,
+        native_fps=16.0,
+        default_size=(832, 480),
+        max_pixels=1280 * 720,
+        default_steps=50,
+        default_guidance=5.0,
+        max_frames=81,
+        recognise=(
+            "WanPipeline",
+            "WanImageToVideoPipeline",
+            "WanVideoToVideoPipeline",
+            "WanVACEPipeline",
+        ),
+        variants={
+            "WanImageToVideoPipeline": {"i2v": "WanImageToVideoPipeline"},
+            "WanVACEPipeline": {
+                "t2v": "WanVACEPipeline",
+                "i2v": "WanVACEPipeline",
+                "inpaint": "WanVACEPipeline",
+            },
+        },
+        overlap=5,
+    ),
+    "cogvideox": Family(
+        key="cogvideox",
+        label="CogVideoX",
+        pipelines={
+            "t2v": "CogVideoXPipeline",
+            "v2v": "CogVideoXVideoToVideoPipeline",
+        },
+        spatial_multiple=16,
+        frame_step=8,
+        native_fps=8.0,
+        default_size=(720, 480),
+        max_pixels=1360 * 768,
+        default_steps=50,
+        default_guidance=6.0,
+        max_frames=49,
+        recognise=(
+            "CogVideoXPipeline",
+            "CogVideoXImageToVideoPipeline",
+            "CogVideoXVideoToVideoPipeline",
+        ),
+        variants={
+            "CogVideoXImageToVideoPipeline": {"i2v": "CogVideoXImageToVideoPipeline"},
+        },
+        overlap=9,
+    ),
+}
+
+
+def family_named(key: str) -> Family:
+    try:
+        return FAMILIES[key]
+    except KeyError:
+        raise InvalidField("family", key, "one of " + ", ".join(FAMILIES)) from None
+
+
+def family_of_pipeline_class(class_name: str) -> Family | None:
+    """The family whose pipelines include `class_name` (from model_index.json), if any."""
+    for family in FAMILIES.values():
+        if class_name in family.recognise:
+            return family
+    return None

@@ -1,0 +1,186 @@
+"""Finding a model: built-in, local folder, a name under `GENVFX_MODELS`, or (if allowed) a hub id.
+
+Offline is the default: a hub id is only fetched when the job sets `allow_network`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InvalidField, ModelNotFound, RuntimeFailure
+from ..paths import MODEL_SETTINGS, cache_dir, model_search_dirs
+from .builtin import PREFIX, builtin_names, ensure_builtin
+from .catalogue import FAMILIES, Family, family_named, family_of_pipeline_class
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model: where its files are and what it is."""
+
+    reference: str
+    path: Path
+    family: Family
+    index_class: str
+
+    def weights_hash(self) -> str:
+        return weights_hash(self.path)
+
+
+def resolve_model(
+    reference: str, family: str | None = None, allow_network: bool = False
+) -> ModelSource:
+    """Turn the job's `model` field into a local folder with a known family."""
+    path = _locate(reference, allow_network)
+    index_class = read_index_class(path)
+    if family is not None:
+        fam = family_named(family)
+    else:
+        found = family_of_pipeline_class(index_class)
+        if found is None:
+            raise InvalidField(
+                "family",
+                None,
+                f"one of {', '.join(FAMILIES)}: {path} holds a {index_class}, "
+                "which genvfx does not recognise; name the family explicitly",
+            )
+        fam = found
+    return ModelSource(
+        reference=reference,
+        path=path,
+        family=_with_model_settings(fam, path),
+        index_class=index_class,
+    )
+
+
+def _with_model_settings(family: Family, path: Path) -> Family:
+    """The family's limits as this model folder's `genvfx.json` narrows them, if it has one.
+
+    A distilled or small model works best at another size than its family's default; the
+    folder can say so: `{"default_size": [W, H], "max_pixels": N}`.
+    """
+    settings_path = path / MODEL_SETTINGS
+    if not settings_path.is_file():
+        return family
+    try:
+        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(f"model: {settings_path} is not valid JSON: {exc}") from None
+    changes: dict[str, object] = {}
+    size = settings.get("default_size") if isinstance(settings, dict) else None
+    if size is not None:
+        if not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(isinstance(v, int) and v > 0 for v in size)
+        ):
+            raise InvalidField(f"{settings_path}: default_size", size, "[WIDTH, HEIGHT] in pixels")
+        changes["default_size"] = (size[0], size[1])
+    pixels = settings.get("max_pixels") if isinstance(settings, dict) else None
+    if pixels is not None:
+        if not (isinstance(pixels, int) and pixels > 0):
+            raise InvalidField(f"{settings_path}: max_pixels", pixels, "a positive pixel count")
+        changes["max_pixels"] = pixels
+    return dataclasses.replace(family, **changes)  # type: ignore[arg-type]
+
+
+def read_index_class(path: Path) -> str:
+    index = path / "model_index.json"
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(
+            f"model: {index} cannot be read as a diffusers model index: {exc}"
+        ) from None
+    name = data.get("_class_name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise ModelNotFound(f"model: {index} has no _class_name")
+    return name
+
+
+def _locate(reference: str, allow_network: bool) -> Path:
+    if reference.startswith(PREFIX):
+        return ensure_builtin(reference)
+    as_path = Path(os.path.expanduser(reference))
+    if (as_path / "model_index.json").is_file():
+        return as_path.resolve()
+    if as_path.exists():
+        raise ModelNotFound(
+            f"model: {reference!r} exists but is not a diffusers model folder (no model_index.json)"
+        )
+    for folder in model_search_dirs():
+        candidate = folder / reference
+        if (candidate / "model_index.json").is_file():
+            return candidate.resolve()
+    if HUB_ID.fullmatch(reference):
+        if not allow_network:
+            raise ModelNotFound(
+                f"model: {reference!r} is not a local folder or a name under GENVFX_MODELS; "
+                "it looks like a hub id, which is only fetched when network access is allowed "
+                "(--allow-network / allow_network: true)"
+            )
+        return _download(reference)
+    searched = ", ".join(str(p) for p in model_search_dirs()) or "GENVFX_MODELS is not set"
+    raise ModelNotFound(
+        f"model: {reference!r} is not a model folder, a built-in ({', '.join(builtin_names())}) "
+        f"or a model name in the GENVFX_MODELS folders ({searched})"
+    )
+
+
+def _download(hub_id: str) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(hub_id))
+    except Exception as exc:
+        raise RuntimeFailure(f"model: downloading {hub_id!r} failed: {exc}") from exc
+
+
+def list_local_models() -> list[tuple[str, Path, str]]:
+    """(name, folder, family key or '?') for every model folder under `GENVFX_MODELS`."""
+    found = []
+    for folder in model_search_dirs():
+        if not folder.is_dir():
+            continue
+        for child in sorted(folder.iterdir()):
+            if (child / "model_index.json").is_file():
+                try:
+                    fam = family_of_pipeline_class(read_index_class(child))
+                except ModelNotFound:
+                    fam = None
+                found.append((child.name, child, fam.key if fam else "?"))
+    return found
+
+
+def weights_hash(path: Path) -> str:
+    """sha256 over every weight file's relative path and bytes.
+
+    Hashing tens of GB is slow, so the result is cached against each file's size and mtime.
+    """
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    signature = [[str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    key = hashlib.sha256(json.dumps([str(path.resolve()), signature]).encode()).hexdigest()
+    store = cache_dir() / "weights-hashes"
+    cached = store / key
+    if cached.is_file():
+        return cached.read_text().strip()
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(str(p.relative_to(path)).encode("utf-8") + b"\0")
+        with p.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    value = "sha256:" + digest.hexdigest()
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = store / f".{key}.{os.getpid()}"
+    tmp.write_text(value)
+    os.replace(tmp, cached)
+    return value

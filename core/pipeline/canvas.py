@@ -1,0 +1,236 @@
+"""Where a generation sits in the output: a free frame (t2v) or a region of a plate.
+
+A canvas turns plate frames into model inputs (working space -> model space, crop the fit
+window, resize to the model size) and model frames into take frames (resize back, model
+space -> working space, alpha, premultiply, paste into the plate's display window). Only the
+region goes through the model; everything outside it is exactly 0 in the take, so a merge
+over the plate leaves those pixels (values above 1.0 included) as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import InvalidField
+from ..job.job import Format, FrameRange, GenerationJob
+from ..media.colour import from_model_space, to_model_space
+from ..media.geometry import (
+    Fit,
+    Region,
+    feather,
+    from_model,
+    make_fit,
+    mask_bbox,
+    mask_to_model,
+    paste,
+    premultiply,
+    region_of_interest,
+    to_model,
+)
+from ..media.plates import PlateInfo, PlateSequence, open_mask, open_plate, require_same_format
+from ..media.resize import resize
+from ..models.catalogue import Family
+from .plan import legal_size
+
+
+@dataclass(frozen=True)
+class Colour:
+    config: str
+    working: str
+    model: str
+    plate: str
+
+
+class Canvas(Protocol):
+    """What the engine needs from the place a generation lands in."""
+
+    @property
+    def generated_size(self) -> Format: ...
+
+    @property
+    def output_format(self) -> Format: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+    def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
+        """A take frame (H, W, 4) in working space from one model frame."""
+        ...
+
+
+@dataclass(frozen=True)
+class FreeCanvas:
+    """Text-to-video without a plate: the whole frame, opaque."""
+
+    generated_size: Format
+    output_format: Format
+    colour: Colour
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "frame"}
+
+    def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
+        rgb = from_model_space(pixels, self.colour.config, self.colour.model, self.colour.working)
+        rgb = resize(rgb, self.output_format.width, self.output_format.height)
+        return np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=2)
+
+
+@dataclass(frozen=True)
+class PlateCanvas:
+    """A region of a plate: the mask's box (plus a margin) over the whole shot, or the frame."""
+
+    plate: PlateSequence
+    mask: PlateSequence | None
+    info: PlateInfo
+    fit: Fit
+    feather_px: float
+    alpha_from_mask: bool
+    colour: Colour
+
+    @property
+    def generated_size(self) -> Format:
+        return self.fit.model
+
+    @property
+    def output_format(self) -> Format:
+        return self.info.format
+
+    @property
+    def pixel_aspect(self) -> float:
+        return self.info.pixel_aspect
+
+    def describe(self) -> dict[str, object]:
+        r, w = self.fit.region, self.fit.window
+        return {
+            "kind": "plate",
+            "plate": self.plate.pattern,
+            "layer": self.info.layer,
+            "mask": self.mask.pattern if self.mask else None,
+            "format": {"width": self.info.format.width, "height": self.info.format.height},
+            "pixel_aspect": self.info.pixel_aspect,
+            "region": {"x": r.x, "y": r.y, "width": r.width, "height": r.height},
+            "window": {"x": w.x, "y": w.y, "width": w.width, "height": w.height},
+            "feather": self.feather_px,
+            "alpha": "feathered mask" if self.alpha_from_mask else "region",
+        }
+
+    def model_frame(self, frame: int) -> np.ndarray:
+        """The plate at `frame` as the model sees it: (h, w, 3) model space at the model size.
+
+        Only the fit window is converted to model space: it is all the model sees.
+        """
+        rgb = np.array(self.plate.read(frame)[:, :, :3])
+        win, size = self.fit.window, self.info.format
+        rows = slice(max(win.y, 0), min(win.bottom, size.height))
+        cols = slice(max(win.x, 0), min(win.right, size.width))
+        rgb[rows, cols] = to_model_space(
+            rgb[rows, cols], self.colour.config, self.colour.plate, self.colour.model
+        )
+        return np.clip(to_model(rgb, self.fit), 0.0, 1.0)
+
+    def model_mask(self, frame: int) -> np.ndarray:
+        if self.mask is None:
+            return np.ones((self.fit.model.height, self.fit.model.width), np.float32)
+        return mask_to_model(self.mask.read(frame), self.fit)
+
+    def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
+        region = self.fit.region
+        display = from_model(np.clip(pixels, 0.0, 1.0), self.fit)
+        rgb = from_model_space(display, self.colour.config, self.colour.model, self.colour.working)
+        if self.alpha_from_mask and self.mask is not None:
+            alpha = region.crop(feather(self.mask.read(frame), self.feather_px))
+        else:
+            alpha = np.ones((region.height, region.width), np.float32)
+        return paste(self.info.format, region, premultiply(rgb, alpha))
+
+
+def free_canvas(job: GenerationJob, family: Family, colour: Colour) -> FreeCanvas:
+    output = job.format or Format(*family.default_size)
+    wanted = output
+    if job.model_size is not None:
+        scale = (
+            job.model_size.width * job.model_size.height / (output.width * output.height)
+        ) ** 0.5
+        wanted = Format(max(1, round(output.width * scale)), max(1, round(output.height * scale)))
+    return FreeCanvas(legal_size(family, wanted), output, colour)
+
+
+def plate_frames(job: GenerationJob) -> FrameRange:
+    """The plate frames a job reads: its range, or for i2v only the frame it starts from."""
+    if job.mode == "i2v":
+        first = job.condition_frame if job.condition_frame is not None else job.frames.first
+        return FrameRange(first, first)
+    return job.frames
+
+
+def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCanvas:
+    """Open the plate (and mask), find the region over the whole shot and fit it to the model.
+
+    Every frame the job needs must exist (missing ones are listed) before anything is written.
+    """
+    if job.plate is None:
+        raise InvalidField("plate", None, f"a plate image sequence for mode {job.mode}")
+    plate = open_plate(job.plate, plate_frames(job), job.plate_layer)
+    info = plate.info
+    if job.format is not None and job.format != info.format:
+        raise InvalidField(
+            "format",
+            str(job.format),
+            f"the plate's format {info.format} (a plate take is written in the plate's format), "
+            "or no format",
+        )
+    mask = None
+    if job.mask is not None:
+        mask = open_mask(job.mask, job.frames)
+        require_same_format(info, mask.info)
+    if job.region is not None:
+        region = _given_region(job.region, info.format)
+    else:
+        box: Region | None = None
+        if mask is not None:
+            box = mask_bbox(mask.read(frame) for frame in job.frames)
+            if box is None and job.mode == "inpaint":
+                raise InvalidField(
+                    "mask",
+                    job.mask,
+                    f"a mask with some white (non-zero) pixels in frames {job.frames}",
+                )
+        margin = job.margin if job.margin is not None else _default_margin(box)
+        region = region_of_interest(box, info.format, margin)
+    budget = job.model_size or Format(*family.default_size)
+    fit = make_fit(
+        region,
+        info.format,
+        family,
+        max_pixels=budget.width * budget.height,
+        pixel_aspect=info.pixel_aspect,
+    )
+    feather_px = job.feather if job.feather is not None else max(1.0, info.format.width / 200)
+    return PlateCanvas(
+        plate=plate,
+        mask=mask,
+        info=info,
+        fit=fit,
+        feather_px=feather_px,
+        alpha_from_mask=job.mode == "inpaint",
+        colour=colour,
+    )
+
+
+def _given_region(box: tuple[int, int, int, int], frame: Format) -> Region:
+    """The job's own region, which must lie inside the plate's display window."""
+    region = Region(*box)
+    if region.x + region.width > frame.width or region.y + region.height > frame.height:
+        raise InvalidField(
+            "region", ",".join(map(str, box)), f"a box inside the plate's {frame} display window"
+        )
+    return region
+
+
+def _default_margin(box: Region | None) -> int:
+    """A tenth of the mask box's longer side (at least 8 px) of context around it."""
+    if box is None:
+        return 0
+    return max(8, round(max(box.width, box.height) / 10))

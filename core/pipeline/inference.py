@@ -1,0 +1,151 @@
+"""Loading diffusers pipelines and running them with per-step progress and cancel.
+
+Cancel raises `Cancelled` from `callback_on_step_end`, which stops every supported pipeline
+before its VAE decode: a cancelled job pays for at most one more denoising step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import Cancelled, RuntimeFailure
+from ..events import CancelToken
+from ..models.devices import DeviceChoice
+
+
+@dataclass(frozen=True)
+class LoadKey:
+    path: Path
+    pipeline_class: str
+    device: str
+    dtype: str
+    cpu_offload: bool
+    vae_tiling: bool
+
+
+class PipelineCache:
+    """Keeps the last loaded pipeline so the next job with the same model does not reload it.
+
+    One pipeline at a time: video models are large, and a second one rarely fits beside the first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: LoadKey | None = None
+        self._pipe: Any = None
+
+    def get(self, key: LoadKey, allow_network: bool) -> tuple[Any, bool]:
+        """(pipeline, loaded_now)."""
+        with self._lock:
+            if self._key == key:
+                return self._pipe, False
+            self._key, self._pipe = None, None
+            self._pipe = load_pipeline(key, allow_network)
+            self._key = key
+            return self._pipe, True
+
+    @property
+    def current(self) -> Any:
+        """The loaded pipeline, or None."""
+        return self._pipe
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._pipe = None, None
+
+
+def quiet_libraries() -> None:
+    """diffusers and transformers print progress bars and warnings to stderr; genvfx reports its own."""
+    import diffusers
+    import transformers
+
+    for logging_module in (diffusers.utils.logging, transformers.utils.logging):
+        logging_module.set_verbosity_error()
+        logging_module.disable_progress_bar()
+
+
+def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
+    import diffusers
+    import torch
+
+    quiet_libraries()
+
+    pipeline_type = getattr(diffusers, key.pipeline_class, None)
+    if pipeline_type is None:
+        raise RuntimeFailure(
+            f"this diffusers ({diffusers.__version__}) has no {key.pipeline_class}; upgrade diffusers"
+        )
+    try:
+        pipe = pipeline_type.from_pretrained(
+            str(key.path),
+            dtype=getattr(torch, key.dtype),
+            local_files_only=not allow_network,
+        )
+    except Exception as exc:
+        raise RuntimeFailure(
+            f"model: loading {key.path} as {key.pipeline_class} failed: {exc}"
+        ) from exc
+    if key.cpu_offload:
+        pipe.enable_model_cpu_offload(device=key.device)
+    else:
+        pipe.to(key.device)
+    if key.vae_tiling and hasattr(pipe, "vae") and hasattr(pipe.vae, "enable_tiling"):
+        pipe.vae.enable_tiling()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def run_pipeline(
+    pipe: Any,
+    arguments: Mapping[str, Any],
+    seed: int,
+    choice: DeviceChoice,
+    cancel: CancelToken,
+    on_step: Callable[[int, int], None],
+) -> np.ndarray:
+    """Run once and return float32 frames (F, H, W, 3) in [0, 1], display-referred."""
+    import torch
+
+    total = int(arguments["num_inference_steps"])
+    if cancel.cancelled:
+        raise Cancelled("cancelled before the first step")
+
+    def step_end(_pipe: Any, index: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        on_step(index + 1, total)
+        if cancel.cancelled:
+            raise Cancelled(f"cancelled after step {index + 1} of {total}")
+        return tensors
+
+    accepted = inspect.signature(pipe.__call__).parameters
+    call = {k: v for k, v in arguments.items() if k in accepted}
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    try:
+        with torch.inference_mode():
+            result = pipe(
+                **call,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=step_end,
+            )
+    except Cancelled:
+        if hasattr(pipe, "maybe_free_model_hooks"):
+            pipe.maybe_free_model_hooks()
+        raise
+    except torch.cuda.OutOfMemoryError as exc:
+        raise RuntimeFailure(
+            f"the GPU ran out of memory on {choice.device}: try cpu_offload, vae_tiling, "
+            "a smaller format or fewer frames"
+        ) from exc
+    frames = np.asarray(result.frames[0], dtype=np.float32)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise RuntimeFailure(
+            f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)"
+        )
+    return frames

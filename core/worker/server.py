@@ -1,0 +1,288 @@
+"""The long-lived worker: JSON lines in on stdin, JSON lines out on stdout.
+
+Hosts (the Nuke node, a pipeline tool) keep one worker per session so loaded pipelines
+stay warm between jobs. The protocol is documented in `docs/worker-protocol.md`.
+
+Threads: the main thread reads requests (so `cancel` is seen while a job runs); one runner
+thread runs jobs one at a time from a queue. Only `Channel.send` writes to the protocol
+stream, and the process's own stdout (fd 1) is pointed at stderr so that nothing a library
+prints can corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .. import __version__
+from ..errors import Cancelled, GenvfxError, InvalidField, InvalidInput
+from ..events import CancelToken, Done, Event, event_dict
+from ..job.job import GenerationJob
+from ..pipeline.inference import PipelineCache
+
+LOG = logging.getLogger("genvfx.worker")
+FORWARDED = ("stage", "progress")
+
+RequestId = str | int
+Runner = Callable[[GenerationJob, Callable[[Event], None], CancelToken, PipelineCache], Done]
+
+
+@dataclass
+class Request:
+    """One accepted generate request, queued or running."""
+
+    id: RequestId
+    job: GenerationJob
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+class Channel:
+    """The protocol stream: one JSON object per line, written whole under a lock."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, request_id: RequestId | None, event: str, **fields: Any) -> None:
+        message = {"id": request_id, "event": event, **fields}
+        line = json.dumps(message, ensure_ascii=False, default=str)
+        with self._lock:
+            if self.broken:
+                return
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                self.broken = True
+                LOG.warning("the host closed the protocol stream")
+        if event != "progress":
+            LOG.info("-> %s", line[:500])
+
+
+def engine_runner(
+    job: GenerationJob,
+    on_event: Callable[[Event], None],
+    cancel: CancelToken,
+    cache: PipelineCache,
+) -> Done:
+    from ..pipeline.engine import generate
+
+    return generate(job, on_event=on_event, cancel=cancel, cache=cache)
+
+
+class Worker:
+    """Reads requests, queues generate jobs, runs them one at a time on a runner thread."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        runner: Runner = engine_runner,
+        cache: PipelineCache | None = None,
+    ) -> None:
+        self.channel = channel
+        self.runner = runner
+        self.cache = cache or PipelineCache()
+        self._queue: queue.Queue[Request | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._pending: dict[RequestId, Request] = {}
+        self._thread = threading.Thread(target=self._run_jobs, name="genvfx-job", daemon=True)
+
+    def serve(self, requests: TextIO) -> int:
+        """Answer requests until stdin closes or a shutdown arrives; 0 when all went to plan."""
+        self.start()
+        LOG.info("worker %s ready (pid %d)", __version__, os.getpid())
+        try:
+            for line in requests:
+                if line.strip() and (not self.handle_line(line) or self.channel.broken):
+                    break
+            else:
+                LOG.info("stdin closed")
+        finally:
+            self.stop()
+        return 0
+
+    def start(self) -> None:
+        """Start the runner thread (serve does; a host driving handle_line itself must)."""
+        self._thread.start()
+
+    def handle_line(self, line: str) -> bool:
+        """Handle one request line; False when the worker should stop."""
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            self.channel.send(
+                None, "error", message=f"request: not valid JSON ({exc})", kind="request"
+            )
+            return True
+        if not isinstance(message, dict):
+            self.channel.send(
+                None, "error", message="request: expected a JSON object", kind="request"
+            )
+            return True
+        request_id = message.get("id")
+        op = message.get("op")
+        if request_id is not None and (
+            isinstance(request_id, bool) or not isinstance(request_id, (str, int))
+        ):
+            self.channel.send(
+                None, "error", message="id: expected a string or an integer", kind="request"
+            )
+            return True
+        if op == "generate":
+            self._generate(request_id, message)
+        elif op == "cancel":
+            self._cancel(request_id)
+        elif op == "shutdown":
+            LOG.info("shutdown requested")
+            return False
+        else:
+            self.channel.send(
+                request_id,
+                "error",
+                message=f"op: {op!r} is not an operation; expected generate, cancel or shutdown",
+                kind="request",
+            )
+        return True
+
+    def stop(self) -> None:
+        """Cancel queued and running jobs, then wait for the runner thread to finish."""
+        with self._lock:
+            pending = list(self._pending.values())
+        for request in pending:
+            request.cancel.cancel()
+        self._queue.put(None)
+        self._thread.join()
+
+    def _generate(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
+        if request_id is None:
+            self.channel.send(
+                None, "error", message="id: a generate request needs an id", kind="request"
+            )
+            return
+        try:
+            job = GenerationJob.from_dict(message.get("job"))  # type: ignore[arg-type]
+        except InvalidField as exc:
+            self.channel.send(
+                request_id, "error", message=str(exc), kind="invalid", field=exc.field
+            )
+            return
+        with self._lock:
+            if request_id in self._pending:
+                self.channel.send(
+                    request_id,
+                    "error",
+                    message=f"id: {request_id!r} is already queued or running",
+                    kind="request",
+                )
+                return
+            ahead = len(self._pending)
+            request = Request(request_id, job)
+            self._pending[request_id] = request
+            self.channel.send(request_id, "accepted", queued=ahead, name=job.name)
+        self._queue.put(request)
+
+    def _cancel(self, request_id: RequestId | None) -> None:
+        with self._lock:
+            request = self._pending.get(request_id) if request_id is not None else None
+        if request is None:
+            self.channel.send(
+                request_id,
+                "error",
+                message=f"cancel: no queued or running job has id {request_id!r}",
+                kind="request",
+            )
+            return
+        LOG.info("cancel %r", request_id)
+        request.cancel.cancel()
+
+    def _run_jobs(self) -> None:
+        while True:
+            request = self._queue.get()
+            if request is None:
+                return
+            try:
+                self._run_one(request)
+            finally:
+                with self._lock:
+                    self._pending.pop(request.id, None)
+
+    def _run_one(self, request: Request) -> None:
+        if request.cancel.cancelled:
+            self.channel.send(request.id, "cancelled", message="cancelled before it started")
+            return
+
+        def on_event(event: Event) -> None:
+            data = event_dict(event)
+            kind = data.pop("event")
+            if kind in FORWARDED:
+                self.channel.send(request.id, kind, **data)
+
+        LOG.info(
+            "job %r: %s, %s into %s",
+            request.id,
+            request.job.model,
+            request.job.name,
+            request.job.output_root,
+        )
+        try:
+            done = self.runner(request.job, on_event, request.cancel, self.cache)
+        except Cancelled as exc:
+            self.channel.send(request.id, "cancelled", message=str(exc))
+        except InvalidInput as exc:
+            LOG.error("job %r refused: %s", request.id, exc)
+            field = {"field": exc.field} if isinstance(exc, InvalidField) else {}
+            self.channel.send(request.id, "error", message=str(exc), kind="invalid", **field)
+        except GenvfxError as exc:
+            LOG.error("job %r failed:\n%s", request.id, traceback.format_exc())
+            self.channel.send(request.id, "error", message=str(exc), kind="runtime")
+        except Exception as exc:
+            LOG.error("job %r crashed:\n%s", request.id, traceback.format_exc())
+            self.channel.send(
+                request.id,
+                "error",
+                message=f"internal error: {type(exc).__name__}: {exc} (traceback in the worker log)",
+                kind="internal",
+            )
+        else:
+            data = event_dict(done)
+            data.pop("event")
+            self.channel.send(request.id, "done", **data)
+
+
+def protocol_stream() -> TextIO:
+    """Take over stdout for the protocol; fd 1 then points at stderr for everything else."""
+    sys.stdout.flush()
+    private = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return os.fdopen(private, "w", encoding="utf-8", buffering=1)
+
+
+def configure_logging(log_file: str | None) -> str | None:
+    """Log to stderr and, when it can be opened, a file; returns the file used."""
+    root = logging.getLogger("genvfx")
+    root.setLevel(logging.INFO)
+    formatter = logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s")
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(formatter)
+    root.addHandler(stream)
+    if log_file is None:
+        return None
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:
+        root.warning("cannot open log file %s: %s", log_file, exc)
+        return None
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    return log_file
