@@ -27,7 +27,7 @@ import json, resource, sys, time, tracemalloc
 import torch
 torch.set_num_threads(int(sys.argv[3]))
 from genvfx.pipeline.engine import generate
-from genvfx.job.job import GenerationJob
+from genvfx.job import GenerationJob
 
 job = GenerationJob.from_json(sys.argv[1])
 warm = job.replace(frames=f"{job.frames.first}-{job.frames.first + 8}", name="warm", window=9)

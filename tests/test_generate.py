@@ -12,7 +12,7 @@ import pytest
 
 from genvfx.errors import Cancelled
 from genvfx.events import CancelToken, Event, Progress
-from genvfx.job.job import GenerationJob
+from genvfx.job import GenerationJob
 from genvfx.media.colour import convert
 from genvfx.pipeline.engine import generate
 from genvfx.pipeline.inference import PipelineCache

@@ -11,7 +11,7 @@ from exr_cases import write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genvfx.job.job import Format, FrameRange
+from genvfx.job import Format, FrameRange
 from genvfx.media import geometry, plates
 from genvfx.media.geometry import Region
 from genvfx.media.resize import resize

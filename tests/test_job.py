@@ -9,7 +9,7 @@ import pytest
 
 from genvfx.cli.main import main
 from genvfx.errors import InvalidField
-from genvfx.job.job import Format, FrameRange, GenerationJob
+from genvfx.job import Format, FrameRange, GenerationJob
 
 VALID = {
     "prompt": "dust plume",

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from genvfx.errors import InvalidField
 from genvfx.events import Event, Stage
-from genvfx.job.job import GenerationJob
+from genvfx.job import GenerationJob
 from genvfx.models.catalogue import FAMILIES
 from genvfx.pipeline.arguments import WindowInputs, arguments_for, window_class
 from genvfx.pipeline.engine import generate

@@ -21,7 +21,7 @@ from exr_cases import write
 from genvfx.errors import InvalidField, UnsupportedMode
 from genvfx.events import CancelToken, Event, Progress
 from genvfx.farm import tasks as farm
-from genvfx.job.job import GenerationJob
+from genvfx.job import GenerationJob
 from genvfx.media import plates
 from genvfx.media.colour import from_model_space, to_model_space
 from genvfx.media.exr import read_attributes
@@ -480,7 +480,7 @@ def test_a_farm_take_pins_the_shot_wide_region_for_every_window(shot: Path, tmp_
         mask=str(shot / "matte_%04d.exr"),
     )
     expected = prepare(job).canvas.describe()["region"]
-    take = farm.reserve(job)
+    take = farm.reserve(job, chunk=3)
     pinned = GenerationJob.from_json((take.folder / farm.JOB_FILE).read_text())
     assert pinned.region == (expected["x"], expected["y"], expected["width"], expected["height"])
     window = pinned.replace(frames=f"{FIRST}-{FIRST + 2}")

@@ -327,6 +327,17 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
     frames = sorted(take.glob("*.exr"))
     assert len(frames) == 3 and not list(take.glob(".*partial*"))
     assert read_attributes(frames[0])["genvfx/prompt"] == "smoke"
+    windows_recorded = manifest["generated"]["windows"]
+    assert [(w["first"], w["last"]) for w in windows_recorded] == [(1001, 1002), (1003, 1003)]
+    seed = manifest["job"]["seed"]
+    assert [w["seed"] for w in windows_recorded] == [seed, seed + 2]
+    for entry, frame_path in zip(manifest["frames"], frames, strict=True):
+        header = read_attributes(frame_path)
+        assert header["genvfx/frame_index"] == entry["index"] == entry["frame"] - 1001
+        assert header["genvfx/job_hash"] == manifest["job_hash"]
+        window = next(w for w in windows_recorded if w["first"] <= entry["frame"] <= w["last"])
+        assert header["genvfx/window_seed"] == window["seed"]
+    assert manifest["schema"] == 1
 
     stamps = {p: p.stat().st_mtime_ns for p in frames}
     rerun = main(

@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from genvfx.errors import UnsupportedMode
-from genvfx.job.job import Format
+from genvfx.job import Format
 from genvfx.models.catalogue import FAMILIES, family_of_pipeline_class
-from genvfx.pipeline.plan import legal_size
 
 
 def test_legal_frame_counts() -> None:
@@ -25,7 +24,7 @@ def test_legal_size_is_a_multiple_within_budget_and_keeps_aspect(
     key: str, width: int, height: int
 ) -> None:
     family = FAMILIES[key]
-    size = legal_size(family, Format(width, height))
+    size = family.legal_size(Format(width, height))
     m = family.spatial_multiple
     assert size.width % m == 0 and size.height % m == 0
     assert size.width * size.height <= family.max_pixels * 1.05
@@ -34,9 +33,9 @@ def test_legal_size_is_a_multiple_within_budget_and_keeps_aspect(
 
 
 def test_legal_size_keeps_legal_requests_unchanged() -> None:
-    assert legal_size(FAMILIES["ltx"], Format(64, 64)) == Format(64, 64)
-    assert legal_size(FAMILIES["wan"], Format(832, 480)) == Format(832, 480)
-    big = legal_size(FAMILIES["ltx"], Format(3840, 2160))
+    assert FAMILIES["ltx"].legal_size(Format(64, 64)) == Format(64, 64)
+    assert FAMILIES["wan"].legal_size(Format(832, 480)) == Format(832, 480)
+    big = FAMILIES["ltx"].legal_size(Format(3840, 2160))
     assert big.width * big.height <= FAMILIES["ltx"].max_pixels * 1.05
     assert abs(big.aspect - 16 / 9) < 0.1
 

@@ -11,7 +11,7 @@ import pytest
 from exr_cases import pattern, write, write_deep, write_mipmapped, write_multipart
 
 from genvfx.errors import InvalidField, InvalidInput
-from genvfx.job.job import Format, FrameRange
+from genvfx.job import Format, FrameRange
 from genvfx.media import plates
 
 RGB = ("R", "G", "B")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .generate import FLAGS, build_job
+from .generate import add_job_flags, build_job
 
 SCRIPT_SUFFIXES = (".nk", ".gizmo")
 
@@ -32,16 +32,7 @@ def register(sub: Any) -> None:
         "--genvfx",
         help="the command workers run genvfx with (default: this machine's genvfx)",
     )
-    for flag in FLAGS:
-        name = "--output-root" if flag.field == "output_root" else flag.flag
-        if flag.boolean:
-            parser.add_argument(
-                name, dest=flag.field, help=flag.help, action=argparse.BooleanOptionalAction
-            )
-        else:
-            parser.add_argument(
-                name, dest=flag.field, help=flag.help, type=flag.type, choices=flag.choices
-            )
+    add_job_flags(parser, renamed={"output_root": "--output-root"})
     parser.set_defaults(run=run)
 
     done = sub.add_parser(
@@ -56,14 +47,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidField
-    from ..farm.tasks import (
-        check_template_inputs,
-        default_command,
-        reserve,
-        template,
-        validate,
-        write_template,
-    )
+    from ..farm.tasks import default_command, reserve
+    from ..farm.template import check_template_inputs, template, validate, write_template
 
     source: Path = args.source
     if not source.is_file():
@@ -77,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     genvfx = args.genvfx or default_command()
     folder = args.template_out.absolute().parent
     check_template_inputs(job, args.chunk, genvfx, folder)
-    take = reserve(job)
+    take = reserve(job, args.chunk)
     document = template(job, take, args.chunk, genvfx, folder)
     validate(document)
     write_template(document, args.template_out)

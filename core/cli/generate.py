@@ -8,90 +8,38 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidField
 from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
-from ..job.job import COMPRESSIONS, DTYPES, MAX_SEED, MODES, PIXEL_TYPES, FrameRange, GenerationJob
+from ..job import MAX_SEED, FrameRange, GenerationJob, field_specs
 from . import script_flags
 
 
-@dataclass(frozen=True)
-class Flag:
-    """One command-line flag and the job field it fills."""
-
-    flag: str
-    field: str
-    help: str
-    type: Callable[[str], Any] = str
-    choices: tuple[str, ...] | None = None
-    boolean: bool = False
-
-
-FLAGS: tuple[Flag, ...] = (
-    Flag("--prompt", "prompt", "what to generate"),
-    Flag("--negative", "negative_prompt", "what to steer away from"),
-    Flag("--model", "model", "model folder, a name under GENVFX_MODELS, or builtin:tiny-ltx"),
-    Flag("--family", "family", "model family when the folder does not say (ltx, wan, cogvideox)"),
-    Flag("--mode", "mode", "generation mode", choices=MODES),
-    Flag("--frames", "frames", "frame range FIRST-LAST, e.g. 1001-1100 (default: the plate's)"),
-    Flag("--fps", "fps", "frames per second (default: the model's native rate)", float),
-    Flag("--format", "format", "output size WIDTHxHEIGHT (default: the plate's, else the model's)"),
-    Flag("--seed", "seed", f"random seed 0-{MAX_SEED} (default: a new random seed)", int),
-    Flag("--steps", "steps", "denoising steps (default: the model family's)", int),
-    Flag("--guidance", "guidance", "guidance scale (default: the model family's)", float),
-    Flag("--strength", "strength", "v2v/inpaint strength: 0 keeps the plate, 1 ignores it", float),
-    Flag("--plate", "plate", "plate frames, with #### or %%04d for the frame number"),
-    Flag("--plate-layer", "plate_layer", "plate layer to read (default rgba)"),
-    Flag(
-        "--plate-space",
-        "plate_space",
-        "OCIO colour space of the plate files (default: the working space)",
-    ),
-    Flag(
-        "--region", "region", "X,Y,W,H plate box to generate in (default: the mask's box + margin)"
-    ),
-    Flag("--mask", "mask", "mask frames (white = generate), with #### or %%04d"),
-    Flag("--condition-frame", "condition_frame", "i2v: plate frame that starts the shot", int),
-    Flag(
-        "--model-size",
-        "model_size",
-        "pixel budget the model generates at, WIDTHxHEIGHT (default: the family's size)",
-    ),
-    Flag("--window", "window", "frames per generation window (default: the model's most)", int),
-    Flag("--overlap", "overlap", "frames shared by consecutive windows", int),
-    Flag("--margin", "margin", "pixels of plate context around the mask's box", int),
-    Flag("--feather", "feather", "inpaint: pixels the alpha softens inside the mask edge", float),
-    Flag("--compression", "compression", "EXR compression (default zip)", choices=COMPRESSIONS),
-    Flag("--pixel-type", "pixel_type", "EXR pixel type (default half)", choices=PIXEL_TYPES),
-    Flag("--working-space", "working_space", "OCIO colour space of the take (default lin_rec709)"),
-    Flag("--model-space", "model_space", "OCIO colour space of model output (default srgb_tx)"),
-    Flag(
-        "--ocio-config",
-        "ocio_config",
-        "OCIO config file or ocio:// name (default: $OCIO, else built-in)",
-    ),
-    Flag("--cpu-offload", "cpu_offload", "keep model parts on the CPU until used", boolean=True),
-    Flag("--vae-tiling", "vae_tiling", "decode in tiles to save GPU memory", boolean=True),
-    Flag("--device", "device", "torch device: cpu, cuda, cuda:N (default: cuda if available)"),
-    Flag(
-        "--dtype",
-        "dtype",
-        "torch dtype (default: bfloat16 on CUDA, float32 on CPU)",
-        choices=DTYPES,
-    ),
-    Flag(
-        "--allow-network",
-        "allow_network",
-        "allow fetching a hub id (off: fully offline)",
-        boolean=True,
-    ),
-    Flag("--out", "output_root", "output root folder; takes go in OUT/NAME/vNNN (default ./takes)"),
-    Flag("--name", "name", "element name (default element)"),
-)
+def add_job_flags(parser: argparse.ArgumentParser, renamed: dict[str, str] | None = None) -> None:
+    """One option per job field that declares a flag (`renamed`: field -> another spelling)."""
+    for name, field_spec in field_specs().items():
+        flag = (renamed or {}).get(name, field_spec.flag)
+        if flag is None:
+            continue
+        if field_spec.boolean:
+            parser.add_argument(
+                flag,
+                dest=name,
+                help=field_spec.help,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+            )
+        else:
+            parser.add_argument(
+                flag,
+                dest=name,
+                help=field_spec.help,
+                type=field_spec.cli_type,
+                choices=field_spec.choices,
+                default=None,
+            )
 
 
 def register(sub: Any) -> None:
@@ -102,24 +50,7 @@ def register(sub: Any) -> None:
         "Flags override the fields of --job.",
     )
     parser.add_argument("--job", type=Path, help="a saved job (JSON, as --print-job writes it)")
-    for flag in FLAGS:
-        if flag.boolean:
-            parser.add_argument(
-                flag.flag,
-                dest=flag.field,
-                help=flag.help,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-            )
-        else:
-            parser.add_argument(
-                flag.flag,
-                dest=flag.field,
-                help=flag.help,
-                type=flag.type,
-                choices=flag.choices,
-                default=None,
-            )
+    add_job_flags(parser)
     parser.add_argument(
         "--json", action="store_true", help="print machine-readable events (JSON lines) on stdout"
     )
@@ -145,10 +76,10 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
         if not isinstance(data, dict):
             raise InvalidField("job", str(args.job), "a JSON object")
     data.update(script_flags.job_fields(args, data))
-    for flag in FLAGS:
-        value = getattr(args, flag.field)
+    for name, field_spec in field_specs().items():
+        value = getattr(args, name, None) if field_spec.flag else None
         if value is not None:
-            data[flag.field] = value
+            data[name] = value
     if "frames" not in data and isinstance(data.get("plate"), str):
         data["frames"] = str(_plate_range(data["plate"]))
     data.setdefault("output_root", os.environ.get("GENVFX_OUT", "takes"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InvalidField
 from ..events import Done
-from ..job.job import GenerationJob
+from ..job import GenerationJob
 from ..take.folder import Take
 
 

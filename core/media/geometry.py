@@ -13,16 +13,14 @@ taking real plate pixels around the region as context where the frame has them.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..job.job import Format
+from ..job import Format
 from ..models.catalogue import Family
-from ..pipeline.plan import legal_size
 from .resize import FILTER, resize
 
 MASK_FILTER = "triangle"
@@ -177,7 +175,7 @@ def make_fit(
     physical_w = region.width * pixel_aspect
     scale = math.sqrt(budget / (physical_w * region.height))
     wanted = Format(max(1, round(physical_w * scale)), max(1, round(region.height * scale)))
-    model = legal_size(dataclasses.replace(family, max_pixels=budget), wanted)
+    model = family.legal_size(wanted, max_pixels=budget)
     window = window_for(region, frame, model.aspect, pixel_aspect)
     return Fit(frame, region, window, model, pixel_aspect)
 

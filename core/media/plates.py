@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidField
-from ..job.job import MAX_SIDE, Format, FrameRange
+from ..job import MAX_SIDE, Format, FrameRange
 
 LOG = logging.getLogger("genvfx.plates")
 

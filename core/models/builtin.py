@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ModelNotFound
 from ..paths import MODEL_SETTINGS, cache_dir
-from ..pipeline.inference import quiet_libraries
+from .libraries import quiet_libraries
 
 PREFIX = "builtin:"
 TINY_SETTINGS = {"default_size": [64, 64], "max_pixels": 256 * 256}

@@ -9,10 +9,12 @@ value by `pipeline.plan`, never silently corrected inside the pipeline.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..errors import InvalidField, UnsupportedMode
+from ..job import Format
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,28 @@ class Family:
 
     def is_legal_frame_count(self, count: int) -> bool:
         return count >= 1 and (count - 1) % self.frame_step == 0
+
+    def legal_size(self, wanted: Format, max_pixels: int | None = None) -> Format:
+        """A size the family accepts, of (nearly) the same aspect, within its pixel budget."""
+        m = self.spatial_multiple
+        budget = self.max_pixels if max_pixels is None else max_pixels
+        scale = min(1.0, math.sqrt(budget / (wanted.width * wanted.height)))
+        target_w, target_h = wanted.width * scale, wanted.height * scale
+        best: tuple[float, Format] | None = None
+        low = max(1, math.floor(target_h / m) - 2)
+        for k in range(low, math.ceil(target_h / m) + 3):
+            h = k * m
+            w = max(m, round(h * wanted.aspect / m) * m)
+            if w * h > budget * 1.05:
+                continue
+            aspect_error = abs(math.log((w / h) / wanted.aspect))
+            size_error = abs(math.log((w * h) / (target_w * target_h)))
+            score = aspect_error * 4 + size_error
+            if best is None or score < best[0]:
+                best = (score, Format(w, h))
+        if best is None:
+            return Format(m, m)
+        return best[1]
 
 
 FAMILIES: dict[str, Family] = {

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_STRENGTH = {"v2v": 0.6, "inpaint": 1.0}
 NEUTRAL = 0.5
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidField
-from ..job.job import Format, FrameRange, GenerationJob
+from ..job import Format, FrameRange, GenerationJob
 from ..media.colour import from_model_space, to_model_space
 from ..media.geometry import (
     Fit,
@@ -33,7 +33,6 @@ from ..media.geometry import (
 from ..media.plates import PlateInfo, PlateSequence, open_mask, open_plate, require_same_format
 from ..media.resize import resize
 from ..models.catalogue import Family
-from .plan import legal_size
 
 
 @dataclass(frozen=True)
@@ -154,12 +153,12 @@ def free_canvas(job: GenerationJob, family: Family, colour: Colour) -> FreeCanva
             job.model_size.width * job.model_size.height / (output.width * output.height)
         ) ** 0.5
         wanted = Format(max(1, round(output.width * scale)), max(1, round(output.height * scale)))
-    return FreeCanvas(legal_size(family, wanted), output, colour)
+    return FreeCanvas(family.legal_size(wanted), output, colour)
 
 
 def plate_frames(job: GenerationJob) -> FrameRange:
-    """The plate frames a job reads: its range, or for i2v only the frame it starts from."""
-    if job.mode == "i2v":
+    """The plate frames a job reads: its range, or only the frame a start-frame mode starts from."""
+    if job.mode.rule.start_frame:
         first = job.condition_frame if job.condition_frame is not None else job.frames.first
         return FrameRange(first, first)
     return job.frames
@@ -191,7 +190,7 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
         box: Region | None = None
         if mask is not None:
             box = mask_bbox(mask.read(frame) for frame in job.frames)
-            if box is None and job.mode == "inpaint":
+            if box is None and job.mode.rule.needs_mask:
                 raise InvalidField(
                     "mask",
                     job.mask,
@@ -214,7 +213,7 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
         info=info,
         fit=fit,
         feather_px=feather_px,
-        alpha_from_mask=job.mode == "inpaint",
+        alpha_from_mask=job.mode.rule.mask_is_alpha,
         colour=colour,
     )
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import Cancelled, RuntimeFailure
 from ..events import CancelToken
 from ..models.devices import DeviceChoice
+from ..models.libraries import quiet_libraries
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,6 @@ class PipelineCache:
     def clear(self) -> None:
         with self._lock:
             self._key, self._pipe = None, None
-
-
-def quiet_libraries() -> None:
-    """diffusers and transformers print progress bars and warnings to stderr; genvfx reports its own."""
-    import diffusers
-    import transformers
-
-    for logging_module in (diffusers.utils.logging, transformers.utils.logging):
-        logging_module.set_verbosity_error()
-        logging_module.disable_progress_bar()
 
 
 def load_pipeline(key: LoadKey, allow_network: bool) -> Any:

@@ -7,14 +7,11 @@ longer than the model's window is generated in overlapping windows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ..errors import InvalidField
-from ..job.job import Format, GenerationJob
-from ..models.catalogue import Family
+from ..job import Format, GenerationJob
 from ..models.resolve import ModelSource
-from .arguments import DEFAULT_STRENGTH
 from .windows import Span, split, window_length
 
 
@@ -39,28 +36,6 @@ class Plan:
         return max(span.generated for span in self.windows)
 
 
-def legal_size(family: Family, wanted: Format) -> Format:
-    """A size the family accepts, of (nearly) the same aspect, within its pixel budget."""
-    m = family.spatial_multiple
-    scale = min(1.0, math.sqrt(family.max_pixels / (wanted.width * wanted.height)))
-    target_w, target_h = wanted.width * scale, wanted.height * scale
-    best: tuple[float, Format] | None = None
-    low = max(1, math.floor(target_h / m) - 2)
-    for k in range(low, math.ceil(target_h / m) + 3):
-        h = k * m
-        w = max(m, round(h * wanted.aspect / m) * m)
-        if w * h > family.max_pixels * 1.05:
-            continue
-        aspect_error = abs(math.log((w / h) / wanted.aspect))
-        size_error = abs(math.log((w * h) / (target_w * target_h)))
-        score = aspect_error * 4 + size_error
-        if best is None or score < best[0]:
-            best = (score, Format(w, h))
-    if best is None:
-        return Format(m, m)
-    return best[1]
-
-
 def make_plan(
     job: GenerationJob,
     model: ModelSource,
@@ -78,11 +53,13 @@ def make_plan(
     if job.overlap is not None and job.overlap >= window:
         raise InvalidField("overlap", job.overlap, f"fewer frames than the window ({window})")
     overlap = job.overlap if job.overlap is not None else min(family.overlap, (window - 1) // 2)
-    strength = job.strength if job.strength is not None else DEFAULT_STRENGTH.get(job.mode, 1.0)
+    strength = job.strength if job.strength is not None else job.mode.rule.default_strength
+    if strength is None:
+        strength = 1.0
     return Plan(
         pipeline_class=pipeline_class,
         windows=split(len(job.frames), window, overlap, family),
-        generated_size=generated_size or legal_size(family, output_format),
+        generated_size=generated_size or family.legal_size(output_format),
         output_format=output_format,
         steps=job.steps if job.steps is not None else family.default_steps,
         guidance=job.guidance if job.guidance is not None else family.default_guidance,

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import GenvfxError, InvalidField
 from ..media.exr import ATTRIBUTE_PREFIX, read_attributes
-from ..take.folder import read_manifest
+from ..take.record import TakeRecord
 from .nk import Node, Script
 
 _HASHES = re.compile(r"#+")
@@ -144,18 +144,8 @@ def _audit_read(node: Node, pattern: str) -> GeneratedRead | None:
 
 
 def _manifest_provenance(folder: Path) -> dict[str, Any] | None:
-    """Provenance from a take manifest, for a Read whose frames are gone."""
-    data = read_manifest(folder)
-    if data is None or "genvfx_version" not in data:
+    """Provenance from a take record, for a Read whose frames are gone."""
+    record = TakeRecord.load(folder)
+    if record is None:
         return None
-    job = data.get("job") or {}
-    model = data.get("model") or {}
-    take = data.get("take") or {}
-    values = {
-        "model": model.get("reference", job.get("model", "")),
-        "weights_hash": model.get("weights_hash", ""),
-        "prompt": job.get("prompt", ""),
-        "seed": job.get("seed"),
-        "take": f"{take.get('name', '')}/{take.get('version', '')}",
-    }
-    return {ATTRIBUTE_PREFIX + k: v for k, v in values.items()}
+    return dict(record.provenance(record.first))

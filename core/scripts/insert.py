@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidField, InvalidInput
-from ..take.folder import read_manifest
+from ..take.record import TakeRecord
 from .nk import Script, quote
 from .nk.edit import Inserted, NewNode, insert_over
 from .script_job import NUKE_LINEAR, ScriptColour, script_colour
@@ -47,38 +47,31 @@ class TakeInfo:
 
 
 def load_take(folder: Path) -> TakeInfo:
-    data = read_manifest(Path(folder))
-    if data is None:
-        raise InvalidField("take", str(folder), "a take folder holding a readable manifest.json")
-    if data.get("complete") is not True:
+    folder = Path(folder).absolute()
+    record = TakeRecord.read(folder)
+    if not record.complete:
         raise InvalidField(
-            "take", str(folder), f"a complete take (its status is {data.get('status')!r})"
+            "take", str(folder), f"a complete take (its status is {record.status!r})"
         )
-    job = data.get("job") or {}
-    size = (data.get("generated") or {}).get("resized_to") or {}
-    colour = data.get("colour") or {}
-    model = data.get("model") or {}
-    take = data.get("take") or {}
-    try:
-        return TakeInfo(
-            folder=Path(folder).absolute(),
-            name=str(take.get("name", Path(folder).parent.name)),
-            version=str(take.get("version", Path(folder).name)),
-            pattern=str(Path(folder).absolute() / Path(str(data["pattern"])).name),
-            first=int(data["first"]),
-            last=int(data["last"]),
-            width=size.get("width"),
-            height=size.get("height"),
-            working_space=str(colour.get("working_space", "")),
-            ocio_config=str(colour.get("ocio_config", "")),
-            prompt=str(job.get("prompt", "")),
-            seed=job.get("seed"),
-            model=str(model.get("reference", job.get("model", ""))),
-            weights_hash=str(model.get("weights_hash", "")),
-            job_hash=str(data.get("job_hash", "")),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise InvalidField("take", str(folder), "a manifest with pattern, first and last") from None
+    size = record.generated.get("resized_to") or {}
+    seed = record.job.get("seed")
+    return TakeInfo(
+        folder=folder,
+        name=record.name,
+        version=record.version,
+        pattern=str(folder / Path(record.pattern).name),
+        first=record.first,
+        last=record.last,
+        width=size.get("width") if isinstance(size, dict) else None,
+        height=size.get("height") if isinstance(size, dict) else None,
+        working_space=str(record.colour.get("working_space", "")),
+        ocio_config=str(record.colour.get("ocio_config", "")),
+        prompt=str(record.job.get("prompt", "")),
+        seed=seed if isinstance(seed, int) else None,
+        model=str(record.model.get("reference", record.job.get("model", ""))),
+        weights_hash=str(record.model.get("weights_hash", "")),
+        job_hash=record.job_hash,
+    )
 
 
 def colour_knobs(take: TakeInfo, colour: ScriptColour) -> tuple[tuple[str, str], ...]:

@@ -1,4 +1,4 @@
-"""Takes on disk: `<root>/<name>/v001/<name>_v001.1001.exr` plus `v001/manifest.json`.
+"""Take folders on disk: `<root>/<name>/v001/<name>_v001.1001.exr` plus `v001/manifest.json`.
 
 A version folder is reserved with an exclusive `mkdir`, so two runs never share one and
 nothing is ever overwritten. A take is complete only when its manifest says so.
@@ -6,13 +6,10 @@ nothing is ever overwritten. A take is complete only when its manifest says so.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import RuntimeFailure
 
@@ -55,24 +52,6 @@ class Take:
     def pattern(self, last_frame: int) -> str:
         """The frame pattern as Nuke writes it (`####`)."""
         return str(self.folder / f"{self.stem}.{'#' * self.padding(last_frame)}.exr")
-
-    def read_manifest(self) -> dict[str, Any] | None:
-        return read_manifest(self.folder)
-
-    def write_manifest(self, data: Mapping[str, Any]) -> None:
-        """Replace the manifest atomically (temporary file, then rename)."""
-        tmp = self.folder / f".{MANIFEST}.partial-{os.getpid()}"
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        os.replace(tmp, self.manifest_path)
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """A take folder's manifest, or None when it is missing or not a JSON object."""
-    try:
-        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def existing_takes(root: Path, name: str) -> Iterator[Take]:

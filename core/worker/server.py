@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from .. import __version__
 from ..errors import Cancelled, GenvfxError, InvalidField, InvalidInput
 from ..events import CancelToken, Done, Event, event_dict
-from ..job.job import GenerationJob
+from ..job import GenerationJob
 from ..pipeline.inference import PipelineCache
 
 LOG = logging.getLogger("genvfx.worker")
