@@ -16,10 +16,11 @@ from nk_helpers import check_insertion
 
 from genvfx.cli.main import main
 from genvfx.media.exr import read_attributes, write_exr
+from genvfx.scripts.colour import ScriptColour
 from genvfx.scripts.insert import colour_knobs, load_take
 from genvfx.scripts.nk import Script
 from genvfx.scripts.nk.edit import Inserted
-from genvfx.scripts.script_job import ScriptColour, script_job_fields
+from genvfx.scripts.script_job import script_job_fields
 
 HOSTILE = '[exec rm -rf ~] $env(HOME) "}{'
 TINY = ["--model", "builtin:tiny-ltx", "--format", "64x64", "--steps", "2", "--seed", "11"]

@@ -24,11 +24,13 @@ class RecordingClient:
 
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
+        self.colours: list[dict[str, str] | None] = []
 
-    def submit(self, job: dict[str, Any]) -> Any:
+    def submit(self, job: dict[str, Any], script_colour: dict[str, str] | None = None) -> Any:
         from genvfx_nuke.worker_client import JobHandle
 
         self.jobs.append(job)
+        self.colours.append(script_colour)
         handle = JobHandle(f"job{len(self.jobs)}", self)  # type: ignore[arg-type]
         handle.events.put({"id": handle.id, "event": "cancelled", "message": "test"})
         return handle
@@ -166,7 +168,6 @@ def test_t2v_job_takes_range_and_format_from_the_plate(
         "steps": 3,
         "output_root": str(script.parent / "genvfx"),
         "name": "GenerateElement1",
-        "working_space": "lin_rec709",
     }
     assert harness.executed() == []
     harness.pump(lambda: node["status"].value() == "idle: cancelled", timeout=10)
@@ -187,11 +188,13 @@ def test_without_a_plate_the_script_range_and_format_are_used(
     assert job["output_root"] == str(script.parent / "elsewhere")
 
 
-def test_ocio_script_sends_its_working_space_and_config(
+def test_ocio_script_sends_its_colour_knobs_which_the_worker_reads(
     fake_nuke: ModuleType,
     script: Path,
     recording: RecordingClient,
 ) -> None:
+    from genvfx.worker.server import request_job
+
     root = fake_nuke.root()
     root["colorManagement"].setValue("OCIO")
     root["OCIO_config"]._values = ["custom", "aces_1.2"]
@@ -200,7 +203,48 @@ def test_ocio_script_sends_its_working_space_and_config(
     root["workingSpaceLUT"].setValue("ACEScg")
     element(fake_nuke)["generate"].execute()
     (job,) = recording.jobs
-    assert (job["working_space"], job["ocio_config"]) == ("ACEScg", "/studio/ocio/config.ocio")
+    (colour,) = recording.colours
+    assert colour is not None and colour["customOCIOConfigPath"] == "/studio/ocio/config.ocio"
+    read = request_job({"job": job, "script_colour": colour})
+    assert (read.working_space, read.ocio_config) == ("ACEScg", "/studio/ocio/config.ocio")
+
+
+@pytest.mark.parametrize(
+    ("root_text", "working"),
+    [
+        ("Root {\n colorManagement OCIO\n OCIO_config nuke-default\n}\n", "lin_rec709"),
+        ("Root {\n colorManagement Nuke\n}\n", "lin_rec709"),
+        (
+            "Root {\n colorManagement OCIO\n OCIO_config fn-nuke_cg-config-v2.1.0_aces-v1.3"
+            "_ocio-v2.3\n workingSpaceLUT ACEScg\n}\n",
+            "ACEScg",
+        ),
+    ],
+)
+def test_the_node_and_generate_script_read_a_script_colour_alike(
+    fake_nuke: ModuleType,
+    script: Path,
+    recording: RecordingClient,
+    root_text: str,
+    working: str,
+) -> None:
+    from genvfx.scripts.colour import script_colour
+    from genvfx.scripts.nk import Script
+    from genvfx.worker.server import request_job
+
+    saved = script.parent / "colour.nk"
+    saved.write_text(root_text)
+    from_script = script_colour(Script.read(saved), saved)
+    root = fake_nuke.root()
+    for line in root_text.splitlines()[1:-1]:
+        knob, value = line.split()
+        if knob == "OCIO_config":
+            root[knob]._values = [value]
+        root[knob].setValue(value)
+    element(fake_nuke)["generate"].execute()
+    read = request_job({"job": recording.jobs[0], "script_colour": recording.colours[0]})
+    assert from_script.working_space == read.working_space == working
+    assert from_script.ocio_config == read.ocio_config
 
 
 def test_plate_modes_render_inputs_through_the_internal_writes(

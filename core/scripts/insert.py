@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ..errors import InvalidField, InvalidInput
 from ..take.record import TakeRecord
+from .colour import NUKE_LINEAR, ScriptColour, script_colour
 from .nk import Script, quote
 from .nk.edit import Inserted, NewNode, insert_over
-from .script_job import NUKE_LINEAR, ScriptColour, script_colour
 
 _UNSAFE_PATH = re.compile(r'[\[\]${}\\"]')
 

@@ -8,56 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidField
+from .colour import TCL_ACTIVE, colour_fields, script_colour
 from .nk import Node, Script
 
-NUKE_LINEAR = "lin_rec709"
-"""Nuke's own (non-OCIO) colour management works in linear Rec.709."""
-
-_TCL_ACTIVE = re.compile(r"[\[\]$]")
 _NUMBERS = re.compile(r"^\s*(\d+)\s+(\d+)")
-
-
-@dataclass(frozen=True)
-class ScriptColour:
-    """The Root's colour management: an OCIO config genvfx can load, and the working space.
-
-    `ocio_config` is None when the script uses Nuke's own management or a config only Nuke
-    has (its bundled `aces_1.2`: then only the portable `scene_linear` role is kept, which
-    the built-in ACES configs agree on); `working_space` is None when it cannot be named.
-    """
-
-    managed_by_ocio: bool
-    ocio_config: str | None
-    working_space: str | None
-
-
-def script_colour(script: Script, script_path: Path | None = None) -> ScriptColour:
-    root = script.root
-    if root is None or (root.knob("colorManagement") or "Nuke") != "OCIO":
-        lut = root.knob("workingSpaceLUT") if root is not None else None
-        return ScriptColour(False, None, NUKE_LINEAR if lut in (None, "linear") else None)
-    config_choice = root.knob("OCIO_config") or ""
-    config: str | None = None
-    if config_choice == "custom":
-        custom = root.knob("customOCIOConfigPath") or ""
-        if custom and not _TCL_ACTIVE.search(custom):
-            path = Path(custom).expanduser()
-            if not path.is_absolute() and script_path is not None:
-                path = script_path.parent / path
-            config = str(path)
-    elif config_choice == "nuke-default":
-        return ScriptColour(True, None, NUKE_LINEAR)
-    elif config_choice.removeprefix("fn-nuke_").startswith(("cg-config", "studio-config")):
-        config = "ocio://" + config_choice.removeprefix("fn-nuke_")
-    working = root.knob("workingSpaceLUT") or "scene_linear"
-    if config is None and working != "scene_linear":
-        return ScriptColour(True, None, None)
-    return ScriptColour(True, config, working)
 
 
 def read_node(script: Script, name: str) -> Node:
@@ -72,7 +30,7 @@ def plate_path(node: Node, script_path: Path) -> str:
     text = node.knob("file")
     if not text:
         raise InvalidField("node", node.full_name, "a Read whose file knob is set")
-    if _TCL_ACTIVE.search(text):
+    if TCL_ACTIVE.search(text):
         raise InvalidField(
             "node",
             node.full_name,
@@ -129,10 +87,7 @@ def script_job_fields(script_path: Path, node_name: str, mode: str | None) -> di
         with contextlib.suppress(ValueError):
             fields["fps"] = float(fps)
     colour = script_colour(script, path)
-    if colour.ocio_config:
-        fields["ocio_config"] = colour.ocio_config
-    if colour.working_space:
-        fields["working_space"] = colour.working_space
+    fields.update(colour_fields(colour))
     chosen = mode or "v2v"
     if chosen != "t2v":
         fields["plate"] = plate_path(node, path)

@@ -27,6 +27,7 @@ from ..errors import Cancelled, GenvfxError, InvalidField, InvalidInput
 from ..events import CancelToken, Done, Event, event_dict
 from ..job import GenerationJob
 from ..pipeline.inference import PipelineCache
+from ..scripts.colour import check_root_knobs, colour_fields, root_colour
 
 LOG = logging.getLogger("genvfx.worker")
 FORWARDED = ("stage", "progress")
@@ -66,6 +67,22 @@ class Channel:
                 LOG.warning("the host closed the protocol stream")
         if event != "progress":
             LOG.info("-> %s", line[:500])
+
+
+def request_job(message: dict[str, Any]) -> GenerationJob:
+    """The job of a generate request, its colour filled from the script's Root knobs.
+
+    A host inside Nuke sends the Root's colour knobs (`script_colour`) rather than
+    deciding itself what they mean: `scripts.colour` is the one reader of them. Fields the
+    job sets itself win.
+    """
+    data = message.get("job")
+    if not isinstance(data, dict):
+        raise InvalidField("job", type(data).__name__, "a JSON object")
+    if message.get("script_colour") is not None:
+        knobs = check_root_knobs(message["script_colour"])
+        data = {**colour_fields(root_colour(knobs)), **data}
+    return GenerationJob.from_dict(data)
 
 
 def engine_runner(
@@ -169,7 +186,7 @@ class Worker:
             )
             return
         try:
-            job = GenerationJob.from_dict(message.get("job"))  # type: ignore[arg-type]
+            job = request_job(message)
         except InvalidField as exc:
             self.channel.send(
                 request_id, "error", message=str(exc), kind="invalid", field=exc.field

@@ -63,7 +63,7 @@ def on_generate(node: Any) -> None:
         job = settings.build_job({knob: node[knob].value() for knob in VALUE_KNOBS}, _context(node))
         client = shared_client()
         _render_inputs(node, job)
-        handle = client.submit(job)
+        handle = client.submit(job, script_colour=_colour_knobs(nuke.root()))
     except settings.SettingsError as exc:
         _set_status(node, "not started: {}".format(exc))
         nuke.message("{}: {}".format(name, exc))
@@ -169,7 +169,6 @@ def _context(node: Any) -> settings.Context:
         fmt = plate.format()
         plate_format = (int(fmt.width()), int(fmt.height()))
     root_format = root.format()
-    working, config = _colour_settings(root)
     return settings.Context(
         name=node.name(),
         script_path=_script_path(),
@@ -178,8 +177,6 @@ def _context(node: Any) -> settings.Context:
         root_range=(int(root.firstFrame()), int(root.lastFrame())),
         root_format=(int(root_format.width()), int(root_format.height())),
         has_mask=node.input(1) is not None,
-        working_space=working,
-        ocio_config=config,
     )
 
 
@@ -191,22 +188,17 @@ def _script_path() -> str:
     return "" if not path or path == "Root" else path
 
 
-def _colour_settings(root: Any) -> "tuple[str, Optional[str]]":
-    """The working space and OCIO config the takes must be written in.
+COLOUR_KNOBS = ("colorManagement", "OCIO_config", "customOCIOConfigPath", "workingSpaceLUT")
 
-    Nuke's own colour management works in linear Rec.709 (the engine's built-in config
-    knows it). An OCIO script works in its `workingSpaceLUT`, with the custom config file
-    it names, else $OCIO, else the engine's built-in config.
+
+def _colour_knobs(root: Any) -> Dict[str, str]:
+    """The Root's colour-management knobs, for the worker to read (`docs/worker-protocol.md`).
+
+    The worker, not this layer, decides what they mean, the same way `genvfx generate
+    --script` does for a saved script.
     """
     knobs = root.knobs()
-    if "colorManagement" not in knobs or root["colorManagement"].value() != "OCIO":
-        return "lin_rec709", None
-    working = str(root["workingSpaceLUT"].value()) if "workingSpaceLUT" in knobs else ""
-    config = None
-    if "OCIO_config" in knobs and root["OCIO_config"].value() == "custom":
-        config = str(root["customOCIOConfigPath"].value()) or None
-    config = config or os.environ.get("OCIO") or None
-    return working or "scene_linear", config
+    return {name: str(root[name].value()) for name in COLOUR_KNOBS if name in knobs}
 
 
 def _render_inputs(node: Any, job: Dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ class SettingsError(ValueError):
 
 
 class Context(NamedTuple):
-    """What the node knows besides its knobs: inputs, the script, colour settings."""
+    """What the node knows besides its knobs: its name, inputs and the script."""
 
     name: str
     script_path: str
@@ -34,8 +34,6 @@ class Context(NamedTuple):
     root_range: Tuple[int, int]
     root_format: Tuple[int, int]
     has_mask: bool
-    working_space: str = "lin_rec709"
-    ocio_config: Optional[str] = None
 
 
 def parse_frames(text: str, context: Context) -> Tuple[int, int]:
@@ -132,7 +130,6 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
         "seed": _integer("seed", values.get("seed", 0), 0, MAX_SEED),
         "output_root": output_root(str(values.get("output_root", "")), context),
         "name": context.name,
-        "working_space": context.working_space,
     }
     width, height = context.plate_format or context.root_format
     job["format"] = {"width": int(width), "height": int(height)}
@@ -144,6 +141,4 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
         job["guidance"] = guidance
     if mode in ("v2v", "inpaint"):
         job["strength"] = _number("strength", values.get("strength", 0.6), 0.0, 1.0)
-    if context.ocio_config:
-        job["ocio_config"] = context.ocio_config
     return job

@@ -1,4 +1,8 @@
-"""The takes of one element on disk, read from each take's manifest.json (never from core)."""
+"""The takes of one element on disk, read from each take's manifest.json.
+
+This layer cannot import genvfx: it reads the take record through its documented schema
+(`docs/take-record.md`), and skips a record of a schema it does not know.
+"""
 
 import json
 import os
@@ -6,6 +10,8 @@ import re
 from typing import Any, Dict, List, NamedTuple, Optional
 
 VERSION_DIR = re.compile(r"^v(\d{3,})$")
+RECORD_SCHEMAS = (0, 1)
+"""Take record schemas this reader understands (0: records written before it was numbered)."""
 LABEL_PROMPT_CHARS = 48
 
 
@@ -42,7 +48,9 @@ def read_manifest(folder: str) -> Optional[Dict[str, Any]]:
 def take_info(folder: str, number: int) -> Optional[TakeInfo]:
     """The take in `folder` when its manifest says it is complete, else None."""
     manifest = read_manifest(folder)
-    if not manifest or manifest.get("complete") is not True:
+    if not manifest or manifest.get("schema", 0) not in RECORD_SCHEMAS:
+        return None
+    if manifest.get("complete") is not True or manifest.get("status", "complete") != "complete":
         return None
     try:
         first, last = int(manifest["first"]), int(manifest["last"])

@@ -112,12 +112,18 @@ class WorkerClient:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def submit(self, job: Dict[str, Any]) -> JobHandle:
+    def submit(
+        self, job: Dict[str, Any], script_colour: Optional[Dict[str, str]] = None
+    ) -> JobHandle:
+        """Send a job; `script_colour` holds the Root's colour knobs for the worker to read."""
         handle = JobHandle(uuid.uuid4().hex[:12], self)
         with self._lock:
             self._handles[handle.id] = handle
+        message: Dict[str, Any] = {"id": handle.id, "op": "generate", "job": job}
+        if script_colour is not None:
+            message["script_colour"] = script_colour
         try:
-            self._send({"id": handle.id, "op": "generate", "job": job})
+            self._send(message)
         except WorkerError:
             with self._lock:
                 self._handles.pop(handle.id, None)
