@@ -1,0 +1,1 @@
+"""Pixels in and out: plates and masks, EXR frames, OCIO colour, resizing, region geometry."""

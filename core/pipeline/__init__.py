@@ -1,0 +1,1 @@
+"""From a job to frames: prepare, plan, windows, pipeline arguments, inference, canvas, engine."""
