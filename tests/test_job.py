@@ -32,9 +32,10 @@ def test_round_trip_through_json_keeps_every_field() -> None:
     assert again.job_hash() == job.job_hash()
 
 
-def test_hash_changes_with_any_parameter() -> None:
+def test_hash_changes_with_any_parameter_but_not_the_output_folder() -> None:
     job = GenerationJob.from_dict(VALID)
     assert job.replace(seed=8).job_hash() != job.job_hash()
+    assert job.replace(output_root="/elsewhere/takes").job_hash() == job.job_hash()
     assert job.replace(prompt="smoke").job_hash() != job.job_hash()
 
 

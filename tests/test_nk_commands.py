@@ -367,6 +367,22 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
         "generate", "--job", str(take / "job.json"), "--frames", "990-1001", "--take-dir", str(take)
     )
     assert outside.returncode == 2 and "frames" in outside.stderr
+    straddling = run_cli(
+        "generate", "--job", str(take / "job.json"), "--frames", "1002-1003", "--take-dir", str(take)
+    )
+    assert straddling.returncode == 2 and "chunk" in straddling.stderr
+    other_job = run_cli(
+        "generate",
+        "--job",
+        str(take / "job.json"),
+        "--prompt",
+        "fire",
+        "--frames",
+        "1003-1003",
+        "--take-dir",
+        str(take),
+    )
+    assert other_job.returncode == 2 and "take-dir" in other_job.stderr
 
 
 @pytest.mark.parametrize(
