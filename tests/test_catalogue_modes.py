@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+import numpy as np
 import pytest
 
 from genvfx.errors import UnsupportedMode
 from genvfx.models.catalogue import FAMILIES, family_of_pipeline_class
 from genvfx.models.resolve import resolve_model
-from genvfx.pipeline.arguments import ARGUMENTS
+from genvfx.pipeline.arguments import ARGUMENTS, WindowInputs, arguments_for
 
 
 def test_every_pipeline_the_catalogue_names_has_arguments() -> None:
@@ -18,6 +22,56 @@ def test_every_pipeline_the_catalogue_names_has_arguments() -> None:
         for cls in table.values()
     }
     assert named <= set(ARGUMENTS)
+
+
+def windows() -> dict[str, WindowInputs]:
+    """One window of each kind the engine makes: with or without plate, mask, image, previous."""
+    rng = np.random.default_rng(0)
+    plate = rng.random((17, 32, 32, 3)).astype(np.float32)
+    mask = np.ones((17, 32, 32), np.float32)
+    image = rng.random((32, 32, 3)).astype(np.float32)
+    previous = rng.random((9, 32, 32, 3)).astype(np.float32)
+    kinds: dict[str, dict[str, Any]] = {
+        "text": {},
+        "plate": {"plate": plate},
+        "plate and mask": {"plate": plate, "mask": mask},
+        "image": {"image": image},
+        "previous": {"previous": previous},
+        "plate and previous": {"plate": plate, "previous": previous},
+        "plate, mask and previous": {"plate": plate, "mask": mask, "previous": previous},
+        "image and previous": {"image": image, "previous": previous},
+    }
+    base: dict[str, Any] = {
+        "prompt": "p",
+        "negative_prompt": "n",
+        "frames": 17,
+        "width": 32,
+        "height": 32,
+        "steps": 2,
+        "guidance": 1.0,
+        "fps": 24.0,
+        "strength": 0.6,
+        "frame_step": 8,
+    }
+    return {kind: WindowInputs(**base, **fields) for kind, fields in kinds.items()}
+
+
+@pytest.mark.parametrize("pipeline_class", sorted(ARGUMENTS))
+def test_arguments_are_only_what_the_installed_pipeline_accepts(pipeline_class: str) -> None:
+    import diffusers
+
+    call = getattr(diffusers, pipeline_class).__call__
+    accepted = set(inspect.signature(call).parameters) - {"self"}
+    assert {"generator", "output_type", "callback_on_step_end"} <= accepted, "run_pipeline's own"
+    built = []
+    for kind, window in windows().items():
+        try:
+            arguments = arguments_for(pipeline_class, window)
+        except ValueError:
+            continue  # the class needs an input this kind of window does not have
+        built.append(kind)
+        assert set(arguments) <= accepted, (kind, sorted(set(arguments) - accepted))
+    assert built, "no kind of window builds arguments for this class"
 
 
 @pytest.mark.parametrize(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from conftest import NetworkUsed, genvfx_command
 
+from genvfx.cli.generate import TextReport
 from genvfx.cli.main import main
+from genvfx.events import Done, Progress, Stage
 from genvfx.models.builtin import ensure_builtin
 from genvfx.models.resolve import resolve_model
 
@@ -58,6 +64,7 @@ def test_generate_prints_the_take_folder(tmp_path: Path) -> None:
     assert take == tmp_path / "dust" / "v001"
     assert len(list(take.glob("dust_v001.*.exr"))) == 9
     assert "take v001 complete" in result.stderr
+    assert "step 1/2" not in result.stderr, "no progress bar when stderr is not a terminal"
 
 
 def test_json_events_end_with_done(tmp_path: Path) -> None:
@@ -109,6 +116,79 @@ def test_json_events_then_ctrl_c_cancels_with_130(tmp_path: Path) -> None:
     assert list(folder.glob("*.exr")) == []
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["complete"] is False and manifest["status"] == "cancelled"
+
+
+def report_two_windows(stream: TextIO, interactive: bool) -> None:
+    """What a two-window, nine-frame take of two steps reports, in the engine's order."""
+    report = TextReport(interactive, stream)
+    report(Stage("generate", "window 1/2: frames 1001-1005"))
+    for step in (1, 2):
+        report(Progress(step, 2, 0, 9))
+    report(Stage("generate", "window 2/2: frames 1005-1009"))
+    for step in (1, 2):
+        report(Progress(step, 2, 4, 9))
+    for frames in range(5, 10):
+        report(Progress(2, 2, frames, 9))
+    report.finish(Done("/takes/dust/v001", "v001", ["f"] * 9, "manifest.json", True))
+
+
+def read_terminal(write: Callable[[TextIO], None]) -> str:
+    """What `write` draws on a pseudo-terminal 100 columns wide."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with os.fdopen(slave, "w", encoding="utf-8") as terminal:
+        write(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_gets_a_bar_of_steps_and_frames(capsys: pytest.CaptureFixture[str]) -> None:
+    text = read_terminal(lambda terminal: report_two_windows(terminal, terminal.isatty()))
+    screens = [s for s in re.split(r"[\r\n]+", text) if s]
+    assert all(s.startswith("genvfx: ") for s in screens), screens
+    messages = [s for s in screens if "|" not in s]
+    assert messages == [
+        "genvfx: window 1/2: frames 1001-1005",
+        "genvfx: window 2/2: frames 1005-1009",
+        "genvfx: take v001 complete: 9 frames",
+    ]
+    drawn = [s for s in screens if "|" in s]
+    assert any(" 50%|" in s and "step 1/2, frames 0/9" in s for s in drawn), drawn
+    assert any("step 1/2, frames 4/9" in s for s in drawn), drawn
+    assert "100%|" in drawn[-1] and "step 2/2, frames 9/9" in drawn[-1]
+    assert text.index("step 2/2, frames 0/9") < text.index("genvfx: window 2/2")
+    assert "\ngenvfx: window 2/2" in text, "a stage message starts on its own line"
+    assert capsys.readouterr().out == "/takes/dust/v001\n"
+
+
+def test_the_bar_is_drawn_only_when_interactive(capsys: pytest.CaptureFixture[str]) -> None:
+    drawn = io.StringIO()
+    report_two_windows(drawn, interactive=True)
+    assert "\rgenvfx: 100%|" in drawn.getvalue()
+    assert "| step 1/2, frames 4/9 [" in drawn.getvalue()
+    assert "| step 2/2, frames 9/9 [" in drawn.getvalue()
+    plain = io.StringIO()
+    report_two_windows(plain, interactive=False)
+    assert plain.getvalue() == (
+        "genvfx: window 1/2: frames 1001-1005\n"
+        "genvfx: window 2/2: frames 1005-1009\n"
+        "genvfx: take v001 complete: 9 frames\n"
+    )
+    assert capsys.readouterr().out == "/takes/dust/v001\n" * 2
 
 
 def test_info_reports_versions_device_and_models(capsys: pytest.CaptureFixture[str]) -> None:

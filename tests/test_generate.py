@@ -10,12 +10,15 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from genvfx.errors import Cancelled
+from genvfx.errors import Cancelled, RuntimeFailure
 from genvfx.events import CancelToken, Event, Progress
 from genvfx.job import GenerationJob
 from genvfx.media.colour import convert
+from genvfx.models.devices import DeviceChoice
+from genvfx.models.resolve import resolve_model
+from genvfx.pipeline.arguments import WindowInputs, arguments_for
 from genvfx.pipeline.engine import generate
-from genvfx.pipeline.inference import PipelineCache
+from genvfx.pipeline.inference import LoadKey, PipelineCache, run_pipeline
 
 
 def make_job(tmp_path: Path, **changes: Any) -> GenerationJob:
@@ -212,3 +215,34 @@ def test_cancel_before_start_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         generate(make_job(tmp_path), cancel=cancel)
     assert not (tmp_path / "takes").exists()
+
+
+def test_an_argument_the_pipeline_does_not_take_fails_before_it_runs(cache: PipelineCache) -> None:
+    model = resolve_model("builtin:tiny-ltx")
+    pipe, _ = cache.get(LoadKey(model.path, "LTXPipeline", "cpu", "float32", False, False), False)
+    window = WindowInputs(
+        prompt="dust",
+        negative_prompt="",
+        frames=9,
+        width=32,
+        height=32,
+        steps=2,
+        guidance=3.0,
+        fps=24.0,
+        strength=1.0,
+        frame_step=8,
+    )
+    arguments = {**arguments_for("LTXPipeline", window), "motion_bucket_id": 127}
+    steps: list[int] = []
+    with pytest.raises(RuntimeFailure) as caught:
+        run_pipeline(
+            pipe,
+            arguments,
+            0,
+            DeviceChoice("cpu", "float32", "requested"),
+            CancelToken(),
+            lambda step, _total: steps.append(step),
+        )
+    message = str(caught.value)
+    assert "LTXPipeline" in message and "the argument motion_bucket_id" in message
+    assert steps == []

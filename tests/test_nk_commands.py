@@ -368,7 +368,13 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
     )
     assert outside.returncode == 2 and "frames" in outside.stderr
     straddling = run_cli(
-        "generate", "--job", str(take / "job.json"), "--frames", "1002-1003", "--take-dir", str(take)
+        "generate",
+        "--job",
+        str(take / "job.json"),
+        "--frames",
+        "1002-1003",
+        "--take-dir",
+        str(take),
     )
     assert straddling.returncode == 2 and "chunk" in straddling.stderr
     other_job = run_cli(

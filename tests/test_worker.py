@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+import genvfx
+from genvfx.worker.protocol import PROTOCOL
+
 TIMEOUT = 120.0
 
 
@@ -179,6 +182,33 @@ def test_bad_requests_get_errors_and_the_worker_keeps_serving(
     assert end["event"] == "done" and end["model_loaded"] is False
 
 
+def test_hello_in_the_same_protocol_is_answered_with_the_version(worker: WorkerProcess) -> None:
+    worker.send({"id": "h1", "op": "hello", "protocol": PROTOCOL})
+    assert worker.next() == {
+        "id": "h1",
+        "event": "hello",
+        "protocol": PROTOCOL,
+        "version": genvfx.__version__,
+    }
+
+
+def test_hello_in_another_protocol_is_refused_naming_both(worker: WorkerProcess) -> None:
+    worker.send({"id": "h2", "op": "hello", "protocol": PROTOCOL + 1})
+    event = worker.next()
+    assert (event["id"], event["event"], event["kind"]) == ("h2", "error", "protocol")
+    assert event["message"] == (
+        f"protocol: this host speaks genvfx worker protocol {PROTOCOL + 1}, the worker "
+        f"(genvfx {genvfx.__version__}) speaks protocol {PROTOCOL}; install matching versions "
+        "of genvfx and its Nuke plugin"
+    )
+    worker.send({"id": "h3", "op": "hello", "protocol": str(PROTOCOL)})
+    event = worker.next()
+    assert (event["id"], event["event"], event["kind"]) == ("h3", "error", "request")
+    assert "an integer" in event["message"]
+    worker.send({"op": "hello", "protocol": PROTOCOL})
+    assert worker.next()["event"] == "hello", "the worker keeps serving after a refusal"
+
+
 def test_only_protocol_lines_on_stdout(worker: WorkerProcess) -> None:
     assert worker.raw, "the other tests should have produced events"
     for line in worker.raw:
@@ -252,3 +282,78 @@ def test_queued_jobs_wait_and_a_queued_cancel_never_starts(tmp_path: Path) -> No
     ]
     assert "already queued or running" in events[2]["message"]
     assert events[4]["message"] == "cancelled before it started"
+
+
+def test_the_nuke_plugin_speaks_the_engines_protocol() -> None:
+    from genvfx_nuke import worker_client
+
+    assert worker_client.PROTOCOL == PROTOCOL
+
+
+@pytest.fixture
+def client_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GENVFX_LOG_DIR", str(tmp_path))
+    return tmp_path
+
+
+WORKER = [sys.executable, "-m", "genvfx", "worker"]
+
+
+def test_the_nuke_client_starts_a_worker_of_its_protocol(client_logs: Path) -> None:
+    from genvfx_nuke.worker_client import WorkerClient
+
+    client = WorkerClient(WORKER)
+    client.start()
+    try:
+        assert client.alive()
+        assert (
+            f"genvfx {genvfx.__version__}, protocol {PROTOCOL}"
+            in (client_logs / "nuke.log").read_text()
+        )
+    finally:
+        client.shutdown()
+
+
+def test_the_nuke_client_refuses_a_worker_of_another_protocol(
+    client_logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genvfx_nuke import worker_client
+
+    monkeypatch.setattr(worker_client, "PROTOCOL", PROTOCOL + 1)
+    client = worker_client.WorkerClient(WORKER)
+    with pytest.raises(worker_client.WorkerError) as caught:
+        client.start()
+    message = str(caught.value)
+    assert f"this host speaks genvfx worker protocol {PROTOCOL + 1}" in message
+    assert f"(genvfx {genvfx.__version__}) speaks protocol {PROTOCOL}" in message
+    assert not client.alive(), "the mismatched worker was left running"
+
+
+def test_the_nuke_client_gives_up_on_a_worker_that_never_answers(client_logs: Path) -> None:
+    from genvfx_nuke.worker_client import WorkerClient, WorkerError
+
+    silent = [sys.executable, "-c", "import sys\nfor line in sys.stdin: pass"]
+    client = WorkerClient(silent)
+    with pytest.raises(WorkerError, match=r"did not answer within 0\.5 s"):
+        client.start(timeout=0.5)
+    assert not client.alive()
+
+
+def test_the_nuke_client_names_its_protocol_to_a_worker_without_hello(client_logs: Path) -> None:
+    """A worker from before protocol versions refuses hello as an unknown op."""
+    from genvfx_nuke.worker_client import WorkerClient, WorkerError
+
+    old = (
+        "import json, sys\n"
+        "for line in sys.stdin:\n"
+        "    op = json.loads(line)['op']\n"
+        "    print(json.dumps({'id': json.loads(line).get('id'), 'event': 'error', 'kind': "
+        "'request', 'message': f'op: {op!r} is not an operation'}), flush=True)\n"
+    )
+    client = WorkerClient([sys.executable, "-c", old])
+    with pytest.raises(WorkerError) as caught:
+        client.start()
+    message = str(caught.value)
+    assert f"this host speaks genvfx worker protocol {PROTOCOL}" in message
+    assert "predates protocol versions (op: 'hello' is not an operation)" in message
+    assert not client.alive()

@@ -9,7 +9,9 @@ import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from ..errors import InvalidField
 from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
@@ -158,42 +160,55 @@ class JsonReport:
 
 
 class TextReport:
-    """Stages on stderr, a progress bar when stderr is a terminal, the take's path on stdout."""
+    """Stages on stderr, a progress bar when stderr is a terminal, the take's path on stdout.
 
-    def __init__(self, interactive: bool) -> None:
+    The bar counts the denoising steps of the current window and shows the frames written
+    so far; a stage message ends it, and the next window's steps start a new one.
+    """
+
+    BAR_FORMAT = (
+        "{desc}: {percentage:3.0f}%|{bar}| step {n}/{total}{postfix} [{elapsed}<{remaining}]"
+    )
+
+    def __init__(self, interactive: bool, stream: TextIO | None = None) -> None:
         self.interactive = interactive
+        self.stream = stream if stream is not None else sys.stderr
+        self._bar: tqdm[Any] | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Stage):
             self._end_bar()
-            print(f"genvfx: {event.message}", file=sys.stderr, flush=True)
-        elif isinstance(event, Progress) and self.interactive:
-            done = (
-                event.step / event.total_steps
-                if event.frames_done == 0
-                else event.frames_done / event.frames_total
+            print(f"genvfx: {event.message}", file=self.stream, flush=True)
+        elif isinstance(event, Progress):
+            self._progress(event)
+
+    def _progress(self, event: Progress) -> None:
+        if self._bar is None or self._bar.total != event.total_steps:
+            self._end_bar()
+            self._bar = tqdm(
+                total=event.total_steps,
+                desc="genvfx",
+                file=self.stream,
+                bar_format=self.BAR_FORMAT,
+                dynamic_ncols=True,
+                disable=not self.interactive,
             )
-            label = (
-                f"step {event.step}/{event.total_steps}"
-                if event.frames_done == 0
-                else f"frame {event.frames_done}/{event.frames_total}"
-            )
-            filled = int(done * 30)
-            print(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {label}   ",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+        bar = self._bar
+        bar.set_postfix_str(f"frames {event.frames_done}/{event.frames_total}", refresh=False)
+        # tqdm skips a draw within 0.1 s of the last: a step skipped so would stay unseen
+        # for the whole next step.
+        if not bar.update(event.step - bar.n):
+            bar.refresh()
 
     def _end_bar(self) -> None:
-        if self.interactive:
-            print(file=sys.stderr)
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def failed(self, exc: BaseException) -> None:
         self._end_bar()
 
     def finish(self, done: Done) -> None:
         self._end_bar()
-        print(f"genvfx: take {done.version} complete: {len(done.frames)} frames", file=sys.stderr)
+        print(f"genvfx: take {done.version} complete: {len(done.frames)} frames", file=self.stream)
         print(done.take_dir)

@@ -14,7 +14,7 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "worker",
         help="serve jobs as JSON lines on stdin/stdout (for the Nuke node and pipeline tools)",
-        description="Read requests (generate, cancel, shutdown) as JSON lines on stdin and "
+        description="Read requests (hello, generate, cancel, shutdown) as JSON lines on stdin and "
         "answer with events on stdout, keeping loaded pipelines between jobs. Exits when "
         "stdin closes. Logs go to stderr and the log file. See docs/worker-protocol.md.",
     )

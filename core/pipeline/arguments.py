@@ -2,8 +2,9 @@
 
 Every window hands its pipeline the same `WindowInputs` (model-space pixels at the generated
 size); `ARGUMENTS` maps a pipeline class to the function that turns them into that class's
-keyword arguments. `CONTINUATION` names the class that runs a window conditioned on the frames
-of the previous window, when it is not the class itself.
+keyword arguments, and only those its `__call__` accepts: `run_pipeline` refuses any other
+(`frame_rate`, for one, is an LTX argument alone). `CONTINUATION` names the class that runs
+a window conditioned on the frames of the previous window, when it is not the class itself.
 
 Strength (0 keeps the plate, 1 ignores it) is mapped per class:
 - `WanVideoToVideoPipeline`: its own `strength` (img2img: the share of the noise schedule
@@ -76,18 +77,22 @@ def _common(w: WindowInputs) -> dict[str, Any]:
         "height": w.height,
         "num_inference_steps": w.steps,
         "guidance_scale": w.guidance,
-        "frame_rate": w.fps,
     }
 
 
+def _ltx(w: WindowInputs) -> dict[str, Any]:
+    """LTX pipelines also take the frame rate (it scales their rotary position embedding)."""
+    return {**_common(w), "frame_rate": w.fps}
+
+
 def _ltx_text(w: WindowInputs) -> dict[str, Any]:
-    return _common(w)
+    return _ltx(w)
 
 
 def _ltx_image(w: WindowInputs) -> dict[str, Any]:
     if w.image is None:
         raise ValueError("LTXImageToVideoPipeline needs a start image")
-    return {**_common(w), "image": np.asarray(w.image, dtype=np.float32)}
+    return {**_ltx(w), "image": np.asarray(w.image, dtype=np.float32)}
 
 
 def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
         conditions.append(
             condition(video=np.asarray(previous, np.float32), frame_index=0, strength=1.0)
         )
-    arguments = _common(w)
+    arguments = _ltx(w)
     if conditions:
         arguments["conditions"] = conditions
     return arguments

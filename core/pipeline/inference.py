@@ -93,6 +93,28 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
     return pipe
 
 
+def check_arguments(pipe: Any, arguments: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments the pipeline's `__call__` does not take, before it runs.
+
+    Dropping them would hide a parameter diffusers renamed: the job would run, ignoring
+    what it asked for.
+    """
+    parameters = inspect.signature(pipe.__call__).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    accepted = {p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    unknown = sorted(set(arguments) - accepted)
+    if unknown:
+        import diffusers
+
+        noun = "argument" if len(unknown) == 1 else "arguments"
+        raise RuntimeFailure(
+            f"{type(pipe).__name__} (diffusers {diffusers.__version__}) does not accept the "
+            f"{noun} {', '.join(unknown)}; genvfx and the installed diffusers disagree about "
+            "this pipeline"
+        )
+
+
 def run_pipeline(
     pipe: Any,
     arguments: Mapping[str, Any],
@@ -114,17 +136,16 @@ def run_pipeline(
             raise Cancelled(f"cancelled after step {index + 1} of {total}")
         return tensors
 
-    accepted = inspect.signature(pipe.__call__).parameters
-    call = {k: v for k, v in arguments.items() if k in accepted}
-    generator = torch.Generator(device="cpu").manual_seed(seed)
+    call = {
+        **arguments,
+        "generator": torch.Generator(device="cpu").manual_seed(seed),
+        "output_type": "np",
+        "callback_on_step_end": step_end,
+    }
+    check_arguments(pipe, call)
     try:
         with torch.inference_mode():
-            result = pipe(
-                **call,
-                generator=generator,
-                output_type="np",
-                callback_on_step_end=step_end,
-            )
+            result = pipe(**call)
     except Cancelled:
         if hasattr(pipe, "maybe_free_model_hooks"):
             pipe.maybe_free_model_hooks()

@@ -28,9 +28,29 @@ from ..events import CancelToken, Done, Event, event_dict
 from ..job import GenerationJob
 from ..pipeline.inference import PipelineCache
 from ..scripts.colour import check_root_knobs, colour_fields, root_colour
+from .protocol import (
+    ACCEPTED,
+    CANCEL,
+    CANCELLED,
+    DONE,
+    ERROR,
+    GENERATE,
+    HELLO,
+    INTERNAL_ERROR,
+    INVALID_ERROR,
+    OPS,
+    PROGRESS,
+    PROTOCOL,
+    PROTOCOL_ERROR,
+    REQUEST_ERROR,
+    RUNTIME_ERROR,
+    SHUTDOWN,
+    STAGE,
+    mismatch_message,
+)
 
 LOG = logging.getLogger("genvfx.worker")
-FORWARDED = ("stage", "progress")
+FORWARDED = (STAGE, PROGRESS)
 
 RequestId = str | int
 Runner = Callable[[GenerationJob, Callable[[Event], None], CancelToken, PipelineCache], Done]
@@ -65,7 +85,7 @@ class Channel:
             except (BrokenPipeError, OSError, ValueError):
                 self.broken = True
                 LOG.warning("the host closed the protocol stream")
-        if event != "progress":
+        if event != PROGRESS:
             LOG.info("-> %s", line[:500])
 
 
@@ -116,7 +136,7 @@ class Worker:
     def serve(self, requests: TextIO) -> int:
         """Answer requests until stdin closes or a shutdown arrives; 0 when all went to plan."""
         self.start()
-        LOG.info("worker %s ready (pid %d)", __version__, os.getpid())
+        LOG.info("worker %s (protocol %d) ready (pid %d)", __version__, PROTOCOL, os.getpid())
         try:
             for line in requests:
                 if line.strip() and (not self.handle_line(line) or self.channel.broken):
@@ -137,12 +157,12 @@ class Worker:
             message = json.loads(line)
         except ValueError as exc:
             self.channel.send(
-                None, "error", message=f"request: not valid JSON ({exc})", kind="request"
+                None, ERROR, message=f"request: not valid JSON ({exc})", kind=REQUEST_ERROR
             )
             return True
         if not isinstance(message, dict):
             self.channel.send(
-                None, "error", message="request: expected a JSON object", kind="request"
+                None, ERROR, message="request: expected a JSON object", kind=REQUEST_ERROR
             )
             return True
         request_id = message.get("id")
@@ -151,22 +171,25 @@ class Worker:
             isinstance(request_id, bool) or not isinstance(request_id, (str, int))
         ):
             self.channel.send(
-                None, "error", message="id: expected a string or an integer", kind="request"
+                None, ERROR, message="id: expected a string or an integer", kind=REQUEST_ERROR
             )
             return True
-        if op == "generate":
+        if op == HELLO:
+            self._hello(request_id, message)
+        elif op == GENERATE:
             self._generate(request_id, message)
-        elif op == "cancel":
+        elif op == CANCEL:
             self._cancel(request_id)
-        elif op == "shutdown":
+        elif op == SHUTDOWN:
             LOG.info("shutdown requested")
             return False
         else:
             self.channel.send(
                 request_id,
-                "error",
-                message=f"op: {op!r} is not an operation; expected generate, cancel or shutdown",
-                kind="request",
+                ERROR,
+                message=f"op: {op!r} is not an operation; expected "
+                f"{', '.join(OPS[:-1])} or {OPS[-1]}",
+                kind=REQUEST_ERROR,
             )
         return True
 
@@ -179,32 +202,56 @@ class Worker:
         self._queue.put(None)
         self._thread.join()
 
+    def _hello(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
+        """Answer with this worker's protocol and version, or refuse a host that speaks another."""
+        theirs = message.get("protocol")
+        if isinstance(theirs, bool) or not isinstance(theirs, int):
+            self.channel.send(
+                request_id,
+                ERROR,
+                message="protocol: a hello request needs the host's protocol version, an integer",
+                kind=REQUEST_ERROR,
+            )
+            return
+        if theirs != PROTOCOL:
+            LOG.error(
+                "hello from a host speaking protocol %d; this worker speaks %d", theirs, PROTOCOL
+            )
+            self.channel.send(
+                request_id,
+                ERROR,
+                message=mismatch_message(theirs, PROTOCOL, __version__),
+                kind=PROTOCOL_ERROR,
+            )
+            return
+        self.channel.send(request_id, HELLO, protocol=PROTOCOL, version=__version__)
+
     def _generate(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
         if request_id is None:
             self.channel.send(
-                None, "error", message="id: a generate request needs an id", kind="request"
+                None, ERROR, message="id: a generate request needs an id", kind=REQUEST_ERROR
             )
             return
         try:
             job = request_job(message)
         except InvalidField as exc:
             self.channel.send(
-                request_id, "error", message=str(exc), kind="invalid", field=exc.field
+                request_id, ERROR, message=str(exc), kind=INVALID_ERROR, field=exc.field
             )
             return
         with self._lock:
             if request_id in self._pending:
                 self.channel.send(
                     request_id,
-                    "error",
+                    ERROR,
                     message=f"id: {request_id!r} is already queued or running",
-                    kind="request",
+                    kind=REQUEST_ERROR,
                 )
                 return
             ahead = len(self._pending)
             request = Request(request_id, job)
             self._pending[request_id] = request
-            self.channel.send(request_id, "accepted", queued=ahead, name=job.name)
+            self.channel.send(request_id, ACCEPTED, queued=ahead, name=job.name)
         self._queue.put(request)
 
     def _cancel(self, request_id: RequestId | None) -> None:
@@ -213,9 +260,9 @@ class Worker:
         if request is None:
             self.channel.send(
                 request_id,
-                "error",
+                ERROR,
                 message=f"cancel: no queued or running job has id {request_id!r}",
-                kind="request",
+                kind=REQUEST_ERROR,
             )
             return
         LOG.info("cancel %r", request_id)
@@ -234,7 +281,7 @@ class Worker:
 
     def _run_one(self, request: Request) -> None:
         if request.cancel.cancelled:
-            self.channel.send(request.id, "cancelled", message="cancelled before it started")
+            self.channel.send(request.id, CANCELLED, message="cancelled before it started")
             return
 
         def on_event(event: Event) -> None:
@@ -253,26 +300,26 @@ class Worker:
         try:
             done = self.runner(request.job, on_event, request.cancel, self.cache)
         except Cancelled as exc:
-            self.channel.send(request.id, "cancelled", message=str(exc))
+            self.channel.send(request.id, CANCELLED, message=str(exc))
         except InvalidInput as exc:
             LOG.error("job %r refused: %s", request.id, exc)
             field = {"field": exc.field} if isinstance(exc, InvalidField) else {}
-            self.channel.send(request.id, "error", message=str(exc), kind="invalid", **field)
+            self.channel.send(request.id, ERROR, message=str(exc), kind=INVALID_ERROR, **field)
         except GenvfxError as exc:
             LOG.error("job %r failed:\n%s", request.id, traceback.format_exc())
-            self.channel.send(request.id, "error", message=str(exc), kind="runtime")
+            self.channel.send(request.id, ERROR, message=str(exc), kind=RUNTIME_ERROR)
         except Exception as exc:
             LOG.error("job %r crashed:\n%s", request.id, traceback.format_exc())
             self.channel.send(
                 request.id,
-                "error",
+                ERROR,
                 message=f"internal error: {type(exc).__name__}: {exc} (traceback in the worker log)",
-                kind="internal",
+                kind=INTERNAL_ERROR,
             )
         else:
             data = event_dict(done)
             data.pop("event")
-            self.channel.send(request.id, "done", **data)
+            self.channel.send(request.id, DONE, **data)
 
 
 def protocol_stream() -> TextIO:

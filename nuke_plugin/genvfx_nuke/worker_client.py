@@ -3,6 +3,10 @@
 The worker is a subprocess speaking JSON lines (see docs/worker-protocol.md). Its stderr
 goes to a log file, never to a pipe nobody reads. When it dies, every job still waiting
 gets an `error` event saying so, and the next `shared_client()` starts a fresh one.
+
+A worker from another genvfx release may speak another protocol: `start()` exchanges the
+protocol version first, so a mismatch is one clear message rather than jobs that fail in
+ways nobody can explain.
 """
 
 import json
@@ -18,6 +22,13 @@ from genvfx_nuke.logs import log_dir, logger
 
 DEFAULT_COMMAND = "genvfx worker"
 TERMINAL = ("done", "error", "cancelled")
+
+PROTOCOL = 1
+"""The worker protocol this plugin speaks: genvfx's `genvfx.worker.protocol.PROTOCOL`, which
+it cannot import; a test holds the two equal."""
+
+HELLO_TIMEOUT = 60.0
+"""Seconds a starting worker has to answer hello: its first start may import for a while."""
 
 
 class WorkerError(RuntimeError):
@@ -72,9 +83,14 @@ class WorkerClient:
     def pid(self) -> Optional[int]:
         return self._process.pid if self._process else None
 
-    def start(self) -> None:
-        """Start the process in its own session, so a Ctrl-C in Nuke's terminal does not kill
-        it mid-job; it still exits with Nuke, when its stdin closes."""
+    def start(self, timeout: float = HELLO_TIMEOUT) -> None:
+        """Start the process and check that it speaks this plugin's protocol.
+
+        The process runs in its own session, so a Ctrl-C in Nuke's terminal does not kill it
+        mid-job; it still exits with Nuke, when its stdin closes. A worker that speaks
+        another protocol, or does not answer within `timeout` seconds, is shut down and
+        `WorkerError` raised.
+        """
         env = dict(os.environ)
         env.setdefault("GENVFX_LOG_DIR", log_dir())
         env["PYTHONUNBUFFERED"] = "1"
@@ -108,6 +124,49 @@ class WorkerClient:
         logger().info("started worker pid %s: %s", self._process.pid, self.command)
         self._reader = threading.Thread(target=self._read, name="genvfx-worker-reader", daemon=True)
         self._reader.start()
+        try:
+            self._hello(timeout)
+        except WorkerError:
+            self.shutdown()
+            raise
+
+    def _hello(self, timeout: float) -> None:
+        """Send hello and wait for the worker's answer; `WorkerError` unless it matches."""
+        handle = JobHandle("hello-" + uuid.uuid4().hex[:12], self)
+        with self._lock:
+            self._handles[handle.id] = handle
+        try:
+            self._send({"id": handle.id, "op": "hello", "protocol": PROTOCOL})
+            reply = handle.next_event(timeout)
+        finally:
+            with self._lock:
+                self._handles.pop(handle.id, None)
+        if reply is None:
+            raise WorkerError(
+                "the genvfx worker `{}` did not answer within {:g} s of starting; its log is "
+                "{}".format(" ".join(self.command), timeout, self.stderr_log)
+            )
+        kind = reply.get("event")
+        if kind == "hello" and reply.get("protocol") == PROTOCOL:
+            logger().info(
+                "worker pid %s: genvfx %s, protocol %s", self.pid, reply.get("version"), PROTOCOL
+            )
+            return
+        if kind == "hello":
+            raise WorkerError(
+                "protocol: this host speaks genvfx worker protocol {}, the worker (genvfx {}) "
+                "speaks protocol {}; install matching versions of genvfx and its Nuke "
+                "plugin".format(PROTOCOL, reply.get("version"), reply.get("protocol"))
+            )
+        if kind == "error" and reply.get("kind") == "request":
+            raise WorkerError(
+                "protocol: this host speaks genvfx worker protocol {}, the worker `{}` predates "
+                "protocol versions ({}); install matching versions of genvfx and its Nuke "
+                "plugin".format(PROTOCOL, " ".join(self.command), reply.get("message"))
+            )
+        raise WorkerError(
+            str(reply.get("message") or "the genvfx worker answered {}".format(reply))
+        )
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
