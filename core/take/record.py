@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import InvalidField, RuntimeFailure
 from ..job import MAX_SEED, FrameRange
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
-from .folder import MANIFEST, Take
+from .folder import MANIFEST, VERSION_DIR, Take
 
 SCHEMA = 1
 STATUSES = ("queued", "running", "complete", "failed", "cancelled")
@@ -275,8 +275,6 @@ class TakeRecord:
 
 def take_of(folder: Path) -> Take:
     """The `Take` whose version folder is `folder` (`<root>/<name>/vNNN`)."""
-    from .folder import VERSION_DIR
-
     folder = Path(folder)
     match = VERSION_DIR.match(folder.name)
     if match is None:
