@@ -91,7 +91,8 @@ def test_gizmo_has_the_inputs_and_internal_nodes(gizmo: nk_text.NkNode) -> None:
     assert read.knobs["file"].text == "[value parent.take_file]"
     assert read.knobs["first"].text == "{parent.take_first}"
     assert read.knobs["last"].text == "{parent.take_last}"
-    assert read.knobs["raw"].text == "true" and read.knobs["on_error"].text == "black"
+    assert read.knobs["raw"].text == "true" and read.knobs["on_error"].text == "error"
+    assert read.knobs["disable"].text == "{!parent.has_take}", "an empty Read never errors"
     merge = by_name["preview_merge"]
     assert merge.inputs == [by_name["plate"], read]  # B = plate, A = take
     switch = by_name["output_switch"]
@@ -128,11 +129,14 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "guidance": 7,
         "strength": 7,
         "output_root": 2,
+        "element": 1,
         "generate": 22,
         "cancel": 22,
         "status": 26,
         "take": 4,
         "refresh_takes": 22,
+        "open_folder": 22,
+        "check_install": 22,
         "preview_over_plate": 6,
         "take_file": 1,
         "take_first": 3,
@@ -142,6 +146,8 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
     }
     hidden = {k.name for k in gizmo.user_knobs if "+INVISIBLE" in k.flags}
     assert hidden == {"take_file", "take_first", "take_last", "take_version", "has_take"}
+    unsaved = {k.name for k in gizmo.user_knobs if "+DO_NOT_WRITE" in k.flags}
+    assert unsaved == {"take"}, "a pulldown filled at run time is never saved"
     mode = next(k for k in gizmo.user_knobs if k.name == "mode")
     assert mode.items == ["t2v", "i2v", "v2v", "inpaint"]
 
@@ -165,6 +171,8 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
         "on_randomise_seed",
         "on_generate",
         "on_cancel",
+        "on_open_folder",
+        "on_check_install",
     }
     assert called <= node_module()[1]
 

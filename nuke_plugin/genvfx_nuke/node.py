@@ -7,16 +7,28 @@ Threads: buttons and callbacks run on Nuke's main thread, which also renders the
 
 The internal Read is linked by expressions in the gizmo to the hidden knobs `take_file`,
 `take_first`, `take_last` and `has_take`, which are saved with the script: setting those
-knobs is landing a take, and reopening the script shows the same take without Python.
+knobs is landing a take, and reopening the script shows the same take without Python. The
+`take` pulldown is never saved (its items are filled at run time, and Nuke would refuse a
+saved word its empty list lacks); `take_version` remembers the choice.
+
+A job is tied to its node by the node's full name from the root and the script it was
+started in, so it lands on its own node whichever group the artist is in, and never in
+another script. Takes are filed under the node's `element` knob (set on the first
+Generate from the full name), so a rename keeps them and same-named nodes in different
+groups do not share them. In terminal mode (`nuke -t`, a farm render) nothing runs
+queued main-thread calls, so Generate blocks until the take lands.
 """
 
 import os
 import random
+import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import traceback
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import nuke
 
@@ -40,14 +52,33 @@ VALUE_KNOBS = (
     "output_root",
 )
 POLL_SECONDS = 0.1
+TILE_COLOURS = {"idle": 0x7F4FBFFF, "running": 0x3F7FBFFF, "failed": 0xBF3F3FFF}
 
-_active: Dict[str, JobHandle] = {}
+
+class Running(NamedTuple):
+    """A job on its way: the node it lands on (full name, script) and its rendered inputs."""
+
+    handle: JobHandle
+    script: str
+    inputs: Optional[str]
+
+
+_active: Dict[str, Running] = {}
 _active_lock = threading.Lock()
 
 
 def is_running(node_name: str) -> bool:
     with _active_lock:
         return node_name in _active
+
+
+def element_name(node: Any) -> str:
+    """The folder name of this node's takes: the `element` knob; else the folder of the take
+    it shows (a copy pasted before its first Generate); else its full name."""
+    text = str(node["element"].value()).strip()
+    if not text and node["has_take"].value():
+        text = os.path.basename(os.path.dirname(os.path.dirname(str(node["take_file"].value()))))
+    return text or node.fullName().replace(".", "_")
 
 
 # ---- buttons and callbacks (main thread) -------------------------------------------------
@@ -59,40 +90,56 @@ def on_generate(node: Any) -> None:
     if is_running(name):
         nuke.message("{} is already generating; cancel it first.".format(name))
         return
+    inputs = None
     try:
-        job = settings.build_job({knob: node[knob].value() for knob in VALUE_KNOBS}, _context(node))
+        job = settings.build_job(_knob_values(node), _context(node))
         client = shared_client()
-        _render_inputs(node, job)
+        inputs = _render_inputs(node, job)
         handle = client.submit(job, script_colour=_colour_knobs(nuke.root()))
     except settings.SettingsError as exc:
         _set_status(node, "not started: {}".format(exc))
         nuke.message("{}: {}".format(name, exc))
         return
     except WorkerError as exc:
+        _remove_inputs(inputs)
         _report(node, str(exc))
         return
     except Exception as exc:
+        _remove_inputs(inputs)
         _report(node, "could not start: {}: {}".format(type(exc).__name__, exc))
         return
+    if not str(node["element"].value()).strip():
+        node["element"].setValue(job["name"])
     with _active_lock:
-        _active[name] = handle
+        _active[name] = Running(handle, _script_path(), inputs)
     _set_status(node, "queued")
+    _show_state(node, "running", "generating")
+    if not nuke.GUI:
+        follow(handle, name)
+        return
     follower = threading.Thread(
         target=follow, args=(handle, name), name="genvfx-follow-" + name, daemon=True
     )
     follower.start()
 
 
+def _knob_values(node: Any) -> Dict[str, Any]:
+    """The job knobs' values; `output_root` with its TCL evaluated, as Nuke's file knobs are."""
+    values = {knob: node[knob].value() for knob in VALUE_KNOBS}
+    values["output_root"] = str(node["output_root"].evaluate())
+    return values
+
+
 def on_cancel(node: Any) -> None:
     """The Cancel button: ask the worker to stop this node's job after the current step."""
     name = node.fullName()
     with _active_lock:
-        handle = _active.get(name)
-    if handle is None:
+        running = _active.get(name)
+    if running is None:
         _set_status(node, "idle: nothing to cancel")
         return
     _set_status(node, "cancelling...")
-    handle.cancel()
+    running.handle.cancel()
 
 
 def on_randomise_seed(node: Any) -> None:
@@ -100,11 +147,49 @@ def on_randomise_seed(node: Any) -> None:
 
 
 def on_create(node: Any) -> None:
-    """Node created or script opened: list the takes on disk and keep the saved choice."""
+    """Node created, pasted or script opened: list the takes on disk, keep the saved choice,
+    and show a status that is true now (a saved "step 3/20" is not)."""
+    if not is_running(node.fullName()):
+        _set_status(node, "idle")
+        _show_state(node, "idle", str(node["take_version"].value()))
     try:
         refresh_takes(node)
     except Exception:
         logger().exception("%s: refreshing takes failed", node.fullName())
+
+
+def on_open_folder(node: Any) -> None:
+    """Open the shown take's folder (else the element's) in the system's file browser."""
+    folder = os.path.dirname(str(node["take_file"].value())) if node["has_take"].value() else ""
+    if not folder:
+        try:
+            root = settings.output_root(str(node["output_root"].evaluate()), _context(node))
+        except settings.SettingsError as exc:
+            nuke.message("{}: {}".format(node.fullName(), exc))
+            return
+        folder = os.path.join(root, element_name(node))
+    if not os.path.isdir(folder):
+        nuke.message("{}: no takes yet ({} does not exist)".format(node.fullName(), folder))
+        return
+    subprocess.Popen(open_command(folder, sys.platform))
+
+
+def open_command(folder: str, platform: str) -> List[str]:
+    """The command that shows `folder` in the file browser of `platform` (`sys.platform`)."""
+    if platform.startswith("win"):
+        return ["explorer", os.path.normpath(folder)]
+    if platform == "darwin":
+        return ["open", folder]
+    return ["xdg-open", folder]
+
+
+def on_check_install(node: Any) -> None:
+    """The "check install" button: the self-check of `python3 -m genvfx_nuke.check`."""
+    from genvfx_nuke.check import run_check
+
+    works, lines = run_check()
+    _set_status(node, "install works" if works else "install check failed")
+    nuke.message("\n".join(lines))
 
 
 def knob_changed(node: Any, knob: Any) -> None:
@@ -120,10 +205,10 @@ def knob_changed(node: Any, knob: Any) -> None:
 
 def _take_list(node: Any) -> List[takes.TakeInfo]:
     try:
-        root = settings.output_root(node["output_root"].value(), _context(node))
+        root = settings.output_root(str(node["output_root"].evaluate()), _context(node))
     except settings.SettingsError:
         return []
-    return takes.list_takes(root, node.name())
+    return takes.list_takes(root, element_name(node))
 
 
 def refresh_takes(node: Any, select_version: Optional[str] = None) -> List[takes.TakeInfo]:
@@ -134,7 +219,7 @@ def refresh_takes(node: Any, select_version: Optional[str] = None) -> List[takes
     node["take"].setValues(labels)
     chosen = next((t for t in found if t.version == wanted), None)
     if chosen is not None:
-        node["take"].setValue(chosen.label)
+        node["take"].setValue(labels.index(chosen.label))
         _point_read(node, chosen)
     return found
 
@@ -149,7 +234,7 @@ def select_take(node: Any, label: str) -> None:
 
 
 def _point_read(node: Any, take: takes.TakeInfo) -> None:
-    node["take_file"].setValue(take.pattern)
+    node["take_file"].setValue(settings.knob_path(take.pattern))
     node["take_first"].setValue(take.first)
     node["take_last"].setValue(take.last)
     node["take_version"].setValue(take.version)
@@ -170,7 +255,7 @@ def _context(node: Any) -> settings.Context:
         plate_format = (int(fmt.width()), int(fmt.height()))
     root_format = root.format()
     return settings.Context(
-        name=node.name(),
+        name=element_name(node),
         script_path=_script_path(),
         plate_range=plate_range,
         plate_format=plate_format,
@@ -195,16 +280,21 @@ def _colour_knobs(root: Any) -> Dict[str, str]:
     """The Root's colour-management knobs, for the worker to read (`docs/worker-protocol.md`).
 
     The worker, not this layer, decides what they mean, the same way `genvfx generate
-    --script` does for a saved script.
+    --script` does for a saved script. The custom config path is sent evaluated: only Nuke
+    can evaluate its TCL (`[file dirname [value root.name]]/ocio/config.ocio`).
     """
     knobs = root.knobs()
-    return {name: str(root[name].value()) for name in COLOUR_KNOBS if name in knobs}
+    values = {name: str(root[name].value()) for name in COLOUR_KNOBS if name in knobs}
+    if "customOCIOConfigPath" in values:
+        values["customOCIOConfigPath"] = str(root["customOCIOConfigPath"].evaluate())
+    return values
 
 
-def _render_inputs(node: Any, job: Dict[str, Any]) -> None:
-    """Render the plate (and mask) a plate mode needs, and put their paths in the job."""
+def _render_inputs(node: Any, job: Dict[str, Any]) -> Optional[str]:
+    """Render the plate (and mask) a plate mode needs, put their paths in the job, and
+    return their folder (removed when the job ends)."""
     if job["mode"] not in settings.NEEDS_PLATE:
-        return
+        return None
     first, last = job["frames"]["first"], job["frames"]["last"]
     base = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER)
     os.makedirs(base, exist_ok=True)
@@ -216,19 +306,35 @@ def _render_inputs(node: Any, job: Dict[str, Any]) -> None:
         job["mask"] = _render_input(
             node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
         )
+    return folder
+
+
+def _remove_inputs(folder: Optional[str]) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _render_input(node: Any, write_name: str, path: str, first: int, last: int) -> str:
-    """Render one input through the gizmo's internal Write (working-space values, no LUT)."""
+    """Render one input through the gizmo's internal Write (working-space values, no LUT).
+
+    Full resolution even when the script is in proxy mode (a take is full size), and only
+    the script's first view (a take is mono).
+    """
     write = node.node(write_name)
     if write is None:
         raise RuntimeError("the gizmo has no internal {} node; reinstall genvfx".format(write_name))
-    write["file"].setValue(path)
+    root = nuke.root()
+    proxy = bool(root["proxy"].value())
+    write["file"].setValue(settings.knob_path(path, evaluated=True))
     write["disable"].setValue(False)
     try:
-        nuke.execute(write, first, last, 1)
+        if proxy:
+            root["proxy"].setValue(False)
+        nuke.execute(write, first, last, 1, views=nuke.views()[:1])
     finally:
         write["disable"].setValue(True)
+        if proxy:
+            root["proxy"].setValue(True)
     return path
 
 
@@ -281,31 +387,54 @@ def _progress(event: Dict[str, Any]) -> "tuple[int, str]":
     return step * 90 // total, "step {}/{}".format(step, total)
 
 
-def _finish(node_name: str) -> None:
+def _finish(node_name: str) -> Optional[Running]:
     with _active_lock:
-        _active.pop(node_name, None)
+        return _active.pop(node_name, None)
 
 
 def _later(call: Any, *args: Any) -> None:
-    nuke.executeInMainThread(call, args)
+    """Run `call` on the main thread: queued in the GUI, at once in terminal mode (where the
+    follower already is the main thread and nothing would run the queue)."""
+    if nuke.GUI:
+        nuke.executeInMainThread(call, args)
+    else:
+        call(*args)
 
 
 # ---- main-thread landings ----------------------------------------------------------------
 
 
+def _node_of(node_name: str) -> Any:
+    """The job's node: by its full name from the root, in the script the job started in."""
+    with _active_lock:
+        running = _active.get(node_name)
+    if running is not None and running.script != _script_path():
+        return None
+    with nuke.root():
+        return nuke.toNode(node_name)
+
+
 def _status_by_name(node_name: str, text: str) -> None:
-    node = nuke.toNode(node_name)
+    node = _node_of(node_name)
     if node is not None:
         _set_status(node, text)
 
 
 def _ended(node_name: str, event: Dict[str, Any]) -> None:
     """The job is over: the node stays busy until this has run on the main thread."""
-    _finish(node_name)
-    node = nuke.toNode(node_name)
+    node = _node_of(node_name)
+    running = _finish(node_name)
+    if running is not None:
+        _remove_inputs(running.inputs)
     kind = event.get("event")
     if node is None:
-        logger().info("%s was deleted before its job ended (%s)", node_name, kind)
+        logger().info(
+            "%s is not in the open script (deleted, or another script was opened) when its job "
+            "ended (%s %s)",
+            node_name,
+            kind,
+            event.get("take_dir", ""),
+        )
         return
     if kind == "done":
         version = str(event.get("version", ""))
@@ -315,14 +444,23 @@ def _ended(node_name: str, event: Dict[str, Any]) -> None:
             node,
             "idle: {} complete, {} frames{}".format(version, len(event.get("frames", [])), loaded),
         )
+        _show_state(node, "idle", version)
     elif kind == "cancelled":
         _set_status(node, "idle: cancelled")
+        _show_state(node, "idle", str(node["take_version"].value()))
     else:
+        _show_state(node, "failed", "failed")
         _report(node, str(event.get("message", "the job failed")), with_traceback=False)
 
 
 def _set_status(node: Any, text: str) -> None:
     node["status"].setValue(text)
+
+
+def _show_state(node: Any, state: str, label: str) -> None:
+    """The node's tile colour and label in the graph: running, failed, or the take shown."""
+    node["tile_color"].setValue(TILE_COLOURS[state])
+    node["label"].setValue(label)
 
 
 def _report(node: Any, message: str, with_traceback: bool = True) -> None:

@@ -73,6 +73,19 @@ def output_root(text: str, context: Context) -> str:
     return os.path.normpath(text)
 
 
+def knob_path(path: str, evaluated: bool = False) -> str:
+    """`path` as a Nuke file knob should hold it.
+
+    Forward slashes on every OS (Nuke reads them on Windows too; a backslash is TCL's escape
+    character, so `C:\\shots` would be read as `C:shots`). For a knob Nuke evaluates as TCL
+    (`evaluated`), `[`, `]` and `$` are escaped so a folder name can never run a command.
+    """
+    text = path.replace("\\", "/")
+    if evaluated:
+        text = re.sub(r"([\[\]$])", r"\\\1", text)
+    return text
+
+
 def _integer(knob: str, value: Any, low: int, high: int) -> int:
     try:
         number = float(value)
