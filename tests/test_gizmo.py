@@ -86,7 +86,9 @@ def test_gizmo_has_the_inputs_and_internal_nodes(gizmo: nk_text.NkNode) -> None:
         assert node.cls == "Write" and node.knobs["disable"].text == "true"
         assert node.knobs["raw"].text == "true" and node.knobs["file_type"].text == "exr"
     assert by_name["plate_write"].inputs[0] is by_name["plate"]
-    assert by_name["mask_write"].inputs[0] is by_name["mask"]
+    mask_alpha = by_name["mask_write"].inputs[0]
+    assert mask_alpha.cls == "Expression" and mask_alpha.inputs[0] is by_name["mask"]
+    assert mask_alpha.knobs["expr3"].text == "max(a, r)", "an RGB-only matte keeps its matte"
     read = by_name["take_read"]
     assert read.knobs["file"].text == "[value parent.take_file]"
     assert read.knobs["first"].text == "{parent.take_first}"
@@ -129,6 +131,12 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "guidance": 7,
         "strength": 7,
         "output_root": 2,
+        "region": 1,
+        "condition_frame": 1,
+        "window": 1,
+        "overlap": 1,
+        "cpu_offload": 6,
+        "vae_tiling": 6,
         "element": 1,
         "generate": 22,
         "cancel": 22,

@@ -390,3 +390,48 @@ def test_the_worker_answers_info_for_the_self_check(
     assert info["protocol"] == 1 and info["device"] == "cpu" and info["dtype"] == "float32"
     assert "builtin:tiny-ltx" in info["models"]
     assert json.dumps(info)
+
+
+def test_window_overlap_region_condition_frame_and_memory_levers_reach_the_job(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient
+) -> None:
+    node = element(fake_nuke)
+    node["mode"].setValue("i2v")
+    write_take(script.parent / "genvfx", "GenerateElement1", 1, 7, "dust", complete=True)
+    for knob, value in (
+        ("window", "9"),
+        ("overlap", "0"),
+        ("condition_frame", "1003"),
+        ("region", "8, 4, 32,24"),
+        ("vae_tiling", True),
+    ):
+        node[knob].setValue(value)
+    node["generate"].execute()
+    job = landing.jobs[0]
+    assert (job["window"], job["overlap"], job["condition_frame"]) == (9, 0, 1003)
+    assert job["region"] == "8,4,32,24" and job["vae_tiling"] is True
+    assert "cpu_offload" not in job
+    harness.pump(lambda: node["has_take"].value(), timeout=10)
+    node["mode"].setValue("t2v")
+    node["generate"].execute()
+    assert not {"condition_frame", "region"} & set(landing.jobs[1]), "only where the mode uses them"
+
+
+@pytest.mark.parametrize(
+    "knob, value, words",
+    [
+        ("window", "nine", "window: 'nine' is not a number"),
+        ("overlap", "-1", "overlap: '-1' is not a whole number from 0"),
+        ("region", "8,4,32", "region: '8,4,32' is not X,Y,WIDTH,HEIGHT"),
+    ],
+)
+def test_a_typo_in_an_advanced_knob_is_refused_naming_it(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient, knob: str, value: str, words: str
+) -> None:
+    node = element(fake_nuke)
+    node["mode"].setValue("v2v")
+    node[knob].setValue(value)
+    node["generate"].execute()
+    assert landing.jobs == [] and harness.executed() == []
+    (message,) = harness.messages()
+    assert words in message

@@ -50,6 +50,12 @@ VALUE_KNOBS = (
     "guidance",
     "strength",
     "output_root",
+    "region",
+    "condition_frame",
+    "window",
+    "overlap",
+    "cpu_offload",
+    "vae_tiling",
 )
 POLL_SECONDS = 0.1
 TILE_COLOURS = {"idle": 0x7F4FBFFF, "running": 0x3F7FBFFF, "failed": 0xBF3F3FFF}

@@ -20,12 +20,16 @@ HASHES = re.compile(r"#+")
 
 
 def source_format(write: nuke.Node) -> nuke.Format:
-    """The format reaching a Write: through an Input node, the enclosing gizmo's input."""
+    """The format reaching a Write: up its inputs (an Input node leads to the enclosing
+    gizmo's input) to the first Read."""
     node = write.input(0)
-    while node is not None and node.Class() == "Input":
-        number = node.knob("number")
-        index = int(number.value()) if number is not None and str(number.value()) else 0
-        node = node.parent().input(index)
+    while node is not None and node.Class() != "Read":
+        if node.Class() == "Input":
+            number = node.knob("number")
+            index = int(number.value()) if number is not None and str(number.value()) else 0
+            node = node.parent().input(index)
+        else:
+            node = node.input(0)
     return node.format() if node is not None else nuke.root().format()
 
 
