@@ -435,3 +435,42 @@ def test_a_typo_in_an_advanced_knob_is_refused_naming_it(
     assert landing.jobs == [] and harness.executed() == []
     (message,) = harness.messages()
     assert words in message
+
+
+def test_a_stock_nuke_config_is_sent_as_its_file_and_the_worker_uses_it(
+    fake_nuke: ModuleType,
+    script: Path,
+    landing: RecordingClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import PyOpenColorIO as ocio
+
+    from genvfx.worker.server import request_job
+
+    install = tmp_path / "Nuke15.1v5"
+    stock = install / "plugins" / "OCIOConfigs" / "configs" / "aces_1.2" / "config.ocio"
+    stock.parent.mkdir(parents=True)
+    config = ocio.Config.CreateFromBuiltinConfig("cg-config-v2.1.0_aces-v1.3_ocio-v2.3")
+    stock.write_text(config.serialize())
+    monkeypatch.setattr(fake_nuke, "EXE_PATH", str(install / "Nuke15.1"))
+    root = fake_nuke.root()
+    root["colorManagement"].setValue("OCIO")
+    root["OCIO_config"].setValues(["nuke-default", "aces_1.2", "custom"])
+    root["OCIO_config"].setValue("aces_1.2")
+    root["workingSpaceLUT"].setValue("ACEScg")
+    element(fake_nuke)["generate"].execute()
+    colour = landing.colours[0]
+    assert colour is not None
+    assert (colour["OCIO_config"], colour["customOCIOConfigPath"]) == ("custom", str(stock))
+    job = request_job({"job": landing.jobs[0], "script_colour": colour})
+    assert (job.ocio_config, job.working_space) == (str(stock), "ACEScg")
+
+
+@pytest.mark.parametrize("name", ["", "../../etc", "aces_1.2/../x", "missing"])
+def test_only_a_stock_config_folder_that_exists_is_used(
+    tmp_path: Path, fake_nuke: ModuleType, name: str
+) -> None:
+    from genvfx_nuke.node import stock_config_file
+
+    assert stock_config_file(str(tmp_path / "Nuke15.1"), name) is None

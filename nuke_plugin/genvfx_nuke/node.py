@@ -287,13 +287,33 @@ def _colour_knobs(root: Any) -> Dict[str, str]:
 
     The worker, not this layer, decides what they mean, the same way `genvfx generate
     --script` does for a saved script. The custom config path is sent evaluated: only Nuke
-    can evaluate its TCL (`[file dirname [value root.name]]/ocio/config.ocio`).
+    can evaluate its TCL (`[file dirname [value root.name]]/ocio/config.ocio`); a stock
+    config that is a file in Nuke's install is sent as that file.
     """
     knobs = root.knobs()
     values = {name: str(root[name].value()) for name in COLOUR_KNOBS if name in knobs}
     if "customOCIOConfigPath" in values:
         values["customOCIOConfigPath"] = str(root["customOCIOConfigPath"].evaluate())
+    choice = values.get("OCIO_config", "")
+    stock = stock_config_file(nuke.EXE_PATH, choice) if choice and choice != "custom" else None
+    if values.get("colorManagement") == "OCIO" and stock is not None:
+        values["OCIO_config"] = "custom"
+        values["customOCIOConfigPath"] = stock
     return values
+
+
+def stock_config_file(exe_path: str, name: str) -> Optional[str]:
+    """The file of one of Nuke's stock OCIO configs in the running Nuke's install, if any.
+
+    Only Nuke has these files (`nuke-default`, `aces_1.2`, ...): sent as the config path,
+    the worker converts with the very config the script uses instead of its own default.
+    """
+    if not name or os.sep in name or "/" in name or name.startswith("."):
+        return None
+    path = os.path.join(
+        os.path.dirname(exe_path), "plugins", "OCIOConfigs", "configs", name, "config.ocio"
+    )
+    return path if os.path.isfile(path) else None
 
 
 def _render_inputs(node: Any, job: Dict[str, Any]) -> Optional[str]:
