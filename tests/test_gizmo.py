@@ -123,6 +123,8 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "prompt": 1,
         "negative_prompt": 1,
         "model": 1,
+        "model_list": 4,
+        "list_models": 22,
         "mode": 4,
         "frames": 1,
         "seed": 3,
@@ -143,6 +145,7 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "status": 26,
         "take": 4,
         "refresh_takes": 22,
+        "bake": 22,
         "open_folder": 22,
         "check_install": 22,
         "preview_over_plate": 6,
@@ -155,7 +158,7 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
     hidden = {k.name for k in gizmo.user_knobs if "+INVISIBLE" in k.flags}
     assert hidden == {"take_file", "take_first", "take_last", "take_version", "has_take"}
     unsaved = {k.name for k in gizmo.user_knobs if "+DO_NOT_WRITE" in k.flags}
-    assert unsaved == {"take"}, "a pulldown filled at run time is never saved"
+    assert unsaved == {"take", "model_list"}, "a pulldown filled at run time is never saved"
     mode = next(k for k in gizmo.user_knobs if k.name == "mode")
     assert mode.items == ["t2v", "i2v", "v2v", "inpaint"]
 
@@ -180,6 +183,8 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
         "on_generate",
         "on_cancel",
         "on_open_folder",
+        "on_bake",
+        "on_list_models",
         "on_check_install",
     }
     assert called <= node_module()[1]

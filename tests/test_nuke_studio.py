@@ -489,3 +489,55 @@ def test_only_a_stock_config_folder_that_exists_is_used(
     from genvfx_nuke.node import stock_config_file
 
     assert stock_config_file(str(tmp_path / "Nuke15.1"), name) is None
+
+
+# ---- compositor tools --------------------------------------------------------------------
+
+
+def test_bake_to_read_makes_a_read_and_merge_beside_the_node(
+    fake_nuke: ModuleType, script: Path
+) -> None:
+    write_take(script.parent / "genvfx", "Group1_GenerateElement1", 1, 3, "one", complete=True)
+    write_take(script.parent / "genvfx", "Group1_GenerateElement1", 2, 4, "two", complete=True)
+    group = fake_nuke.createNode("Group")
+    with group:
+        node = element(fake_nuke)
+    harness.user_set(node, "take", node["take"].values()[1])
+    inside = len(node.nodes())
+    with group:
+        node["bake"].execute()
+    reads = [n for n in group.nodes() if n.Class() == "Read" and n is not node.input(0)]
+    (merge,) = [n for n in group.nodes() if n.Class() == "Merge2"]
+    (read,) = reads
+    folder = script.parent / "genvfx" / "Group1_GenerateElement1" / "v001"
+    assert read["file"].evaluate() == str(folder / "Group1_GenerateElement1_v001.####.exr")
+    assert (read["first"].value(), read["last"].value()) == (1001, 1009)
+    assert (read["origfirst"].value(), read["origlast"].value()) == (1001, 1009)
+    assert read["origset"].value() is True and read["raw"].value() is True
+    assert read["label"].value() == "genvfx Group1_GenerateElement1 v001"
+    assert merge.input(0) is node.input(0) and merge.input(1) is read
+    assert len(node.nodes()) == inside, "nothing is made inside the gizmo"
+
+
+def test_bake_without_a_take_says_so(fake_nuke: ModuleType, script: Path) -> None:
+    node = element(fake_nuke)
+    node["bake"].execute()
+    assert "no take to bake yet" in harness.messages()[0]
+    assert [n.Class() for n in fake_nuke.root().nodes()] == ["GenerateElement", "Read"]
+
+
+def test_the_model_pulldown_lists_the_workers_models(
+    fake_nuke: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import genvfx_nuke.node
+
+    class Worker:
+        def info(self) -> dict[str, object]:
+            return {"models": ["builtin:tiny-ltx", "dust (ltx) /models/dust"]}
+
+    monkeypatch.setattr(genvfx_nuke.node, "shared_client", Worker)
+    node = element(fake_nuke, plate=False)
+    node["list_models"].execute()
+    assert node["model_list"].values() == ["builtin:tiny-ltx", "dust"]
+    harness.user_set(node, "model_list", "dust")
+    assert node["model"].value() == "dust"

@@ -189,6 +189,34 @@ def open_command(folder: str, platform: str) -> List[str]:
     return ["xdg-open", folder]
 
 
+def on_bake(node: Any) -> None:
+    """The "bake to Read" button: the shown take as a Read + Merge2 outside the node."""
+    if not node["has_take"].value():
+        nuke.message("{}: no take to bake yet; generate or pick one".format(node.fullName()))
+        return
+    from genvfx_nuke.bake import bake
+
+    read, _ = bake(node)
+    _set_status(node, "baked {} to {}".format(node["take_version"].value(), read.name()))
+
+
+def on_list_models(node: Any) -> None:
+    """The "list" button: fill the model pulldown with the models the worker finds."""
+    try:
+        info = shared_client().info()
+    except WorkerError as exc:
+        _report(node, str(exc))
+        return
+    names = model_names(info.get("models") or [])
+    node["model_list"].setValues(names)
+    _set_status(node, "{} models found".format(len(names)))
+
+
+def model_names(models: List[Any]) -> List[str]:
+    """What the model knob accepts, from the worker's `info` list ("name (family) folder")."""
+    return [str(entry).split(" ", 1)[0] for entry in models if str(entry).strip()]
+
+
 def on_check_install(node: Any) -> None:
     """The "check install" button: the self-check of `python3 -m genvfx_nuke.check`."""
     from genvfx_nuke.check import run_check
@@ -202,6 +230,8 @@ def knob_changed(node: Any, knob: Any) -> None:
     name = knob.name()
     if name == "take":
         select_take(node, str(knob.value()))
+    elif name == "model_list" and knob.value():
+        node["model"].setValue(str(knob.value()))
     elif name in ("output_root", "showPanel"):
         on_create(node)
 

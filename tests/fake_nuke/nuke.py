@@ -167,7 +167,15 @@ class Knob:
 
 
 _CLASS_KNOBS: dict[str, dict[str, tuple[int, Any]]] = {
-    "Read": {"file": (_FILE, ""), "first": (_INT, 1), "last": (_INT, 1)},
+    "Read": {
+        "file": (_FILE, ""),
+        "first": (_INT, 1),
+        "last": (_INT, 1),
+        "origfirst": (_INT, 1),
+        "origlast": (_INT, 1),
+        "origset": (_BOOL, False),
+        "raw": (_BOOL, False),
+    },
     "Write": {"file": (_FILE, "")},
 }
 _EVERY_NODE: dict[str, tuple[int, Any]] = {
