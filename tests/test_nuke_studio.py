@@ -365,6 +365,19 @@ def test_a_failed_job_turns_the_tile_red(
     assert node["label"].value() == "failed"
 
 
+@pytest.mark.parametrize("condition, frame", [("", 1001), ("1005", 1005)])
+def test_i2v_renders_only_the_frame_it_starts_from(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient, condition: str, frame: int
+) -> None:
+    node = element(fake_nuke)
+    node["mode"].setValue("i2v")
+    node["condition_frame"].setValue(condition)
+    node["generate"].execute()
+    ((_, pattern, first, last, _, _, _),) = harness.executed()
+    assert (first, last) == (frame, frame)
+    assert sorted(p.name for p in Path(pattern).parent.iterdir()) == [f"plate.{frame}.exr"]
+
+
 # ---- start-up ----------------------------------------------------------------------------
 
 

@@ -348,10 +348,13 @@ def stock_config_file(exe_path: str, name: str) -> Optional[str]:
 
 def _render_inputs(node: Any, job: Dict[str, Any]) -> Optional[str]:
     """Render the plate (and mask) a plate mode needs, put their paths in the job, and
-    return their folder (removed when the job ends)."""
+    return their folder (removed when the job ends). i2v reads one plate frame, the frame
+    it starts from, so only that one is rendered."""
     if job["mode"] not in settings.NEEDS_PLATE:
         return None
     first, last = job["frames"]["first"], job["frames"]["last"]
+    if job["mode"] == "i2v":
+        first = last = int(job.get("condition_frame", first))
     base = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER)
     os.makedirs(base, exist_ok=True)
     folder = tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=base)
