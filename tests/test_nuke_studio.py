@@ -378,6 +378,21 @@ def test_i2v_renders_only_the_frame_it_starts_from(
     assert sorted(p.name for p in Path(pattern).parent.iterdir()) == [f"plate.{frame}.exr"]
 
 
+def test_a_render_that_fails_leaves_no_inputs_behind(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Write failed: disk full")
+
+    monkeypatch.setattr(fake_nuke, "execute", broken)
+    node = element(fake_nuke)
+    node["mode"].setValue("v2v")
+    node["generate"].execute()
+    assert "disk full" in harness.messages()[0] and landing.jobs == []
+    inputs = script.parent / "genvfx" / "GenerateElement1" / "_inputs"
+    assert list(inputs.iterdir()) == []
+
+
 # ---- start-up ----------------------------------------------------------------------------
 
 

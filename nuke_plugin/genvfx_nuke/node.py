@@ -358,13 +358,17 @@ def _render_inputs(node: Any, job: Dict[str, Any]) -> Optional[str]:
     base = os.path.join(job["output_root"], job["name"], INPUTS_FOLDER)
     os.makedirs(base, exist_ok=True)
     folder = tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=base)
-    job["plate"] = _render_input(
-        node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last
-    )
-    if job["mode"] == "inpaint":
-        job["mask"] = _render_input(
-            node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
+    try:
+        job["plate"] = _render_input(
+            node, PLATE_WRITE, os.path.join(folder, "plate.####.exr"), first, last
         )
+        if job["mode"] == "inpaint":
+            job["mask"] = _render_input(
+                node, MASK_WRITE, os.path.join(folder, "mask.####.exr"), first, last
+            )
+    except BaseException:
+        _remove_inputs(folder)
+        raise
     return folder
 
 
@@ -513,13 +517,19 @@ def _ended(node_name: str, event: Dict[str, Any]) -> None:
 
 
 def _set_status(node: Any, text: str) -> None:
-    node["status"].setValue(text)
+    _set_if_changed(node, "status", text)
 
 
 def _show_state(node: Any, state: str, label: str) -> None:
     """The node's tile colour and label in the graph: running, failed, or the take shown."""
-    node["tile_color"].setValue(TILE_COLOURS[state])
-    node["label"].setValue(label)
+    _set_if_changed(node, "tile_color", TILE_COLOURS[state])
+    _set_if_changed(node, "label", label)
+
+
+def _set_if_changed(node: Any, knob: str, value: Any) -> None:
+    """Set a knob unless it already holds `value` (opening a script then leaves it unmodified)."""
+    if node[knob].value() != value:
+        node[knob].setValue(value)
 
 
 def _report(node: Any, message: str, with_traceback: bool = True) -> None:
