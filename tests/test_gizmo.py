@@ -33,7 +33,8 @@ def node_module() -> tuple[dict[str, object], set[str]]:
 def gizmo_knob_reads() -> set[str]:
     """Knob names node.py reads from the gizmo: `node["name"]` (the gizmo is always `node`).
 
-    The one non-literal read, `node[knob]`, runs over VALUE_KNOBS, which is checked too.
+    The non-literal reads, `node[knob]`, run over VALUE_KNOBS and UNSAVED_PULLDOWNS (checked
+    too) or name one of the literal ones.
     """
     names = set()
     for item in ast.walk(ast.parse(NODE_PY.read_text())):
@@ -109,6 +110,7 @@ def test_every_knob_the_python_reads_exists(gizmo: nk_text.NkNode) -> None:
     names = knob_names(gizmo)
     constants, _ = node_module()
     read = gizmo_knob_reads() | set(constants["VALUE_KNOBS"])  # type: ignore[call-overload]
+    read |= set(constants["UNSAVED_PULLDOWNS"])  # type: ignore[call-overload]
     assert len(read) > 15, f"found too few knob reads in node.py: {read}"
     missing = sorted(read - names)
     assert not missing, f"node.py reads knobs the gizmo lacks: {missing}"
@@ -157,8 +159,8 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
     }
     hidden = {k.name for k in gizmo.user_knobs if "+INVISIBLE" in k.flags}
     assert hidden == {"take_file", "take_first", "take_last", "take_version", "has_take"}
-    unsaved = {k.name for k in gizmo.user_knobs if "+DO_NOT_WRITE" in k.flags}
-    assert unsaved == {"take", "model_list"}, "a pulldown filled at run time is never saved"
+    runtime = {k.name for k in gizmo.user_knobs if k.type_id == 4 and not k.items}
+    assert runtime == set(node_module()[0]["UNSAVED_PULLDOWNS"]), "filled at run time, unsaved"
     mode = next(k for k in gizmo.user_knobs if k.name == "mode")
     assert mode.items == ["t2v", "i2v", "v2v", "inpaint"]
 

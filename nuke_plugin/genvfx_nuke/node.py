@@ -8,8 +8,8 @@ Threads: buttons and callbacks run on Nuke's main thread, which also renders the
 The internal Read is linked by expressions in the gizmo to the hidden knobs `take_file`,
 `take_first`, `take_last` and `has_take`, which are saved with the script: setting those
 knobs is landing a take, and reopening the script shows the same take without Python. The
-`take` pulldown is never saved (its items are filled at run time, and Nuke would refuse a
-saved word its empty list lacks); `take_version` remembers the choice.
+`take` pulldown is never saved (`UNSAVED_PULLDOWNS`, flagged when the node is created);
+`take_version` remembers the choice.
 
 A job is tied to its node by the node's full name from the root and the script it was
 started in, so it lands on its own node whichever group the artist is in, and never in
@@ -58,6 +58,9 @@ VALUE_KNOBS = (
     "vae_tiling",
 )
 POLL_SECONDS = 0.1
+UNSAVED_PULLDOWNS = ("take", "model_list")
+"""Pulldowns filled at run time: never saved, since Nuke would refuse on reading a saved
+item that the gizmo's empty list lacks ("Bad value for take")."""
 TILE_COLOURS = {"idle": 0x7F4FBFFF, "running": 0x3F7FBFFF, "failed": 0xBF3F3FFF}
 
 
@@ -155,6 +158,8 @@ def on_randomise_seed(node: Any) -> None:
 def on_create(node: Any) -> None:
     """Node created, pasted or script opened: list the takes on disk, keep the saved choice,
     and show a status that is true now (a saved "step 3/20" is not)."""
+    for knob in UNSAVED_PULLDOWNS:
+        node[knob].setFlag(nuke.DO_NOT_WRITE)
     if not is_running(node.fullName()):
         _set_status(node, "idle")
         _show_state(node, "idle", str(node["take_version"].value()))
