@@ -86,6 +86,14 @@ KNOB_VALUES: list[dict[str, Any]] = [
     },
     {"frames": "1010", "seed": 7.0, "steps": 4, "guidance": 3.5, "strength": 1.0},
     {
+        "window": "9",
+        "overlap": "0",
+        "condition_frame": "1005",
+        "region": " 10, 20, 300,200 ",
+        "cpu_offload": True,
+        "vae_tiling": True,
+    },
+    {
         "frames": " 1001 - 1001 ",
         "negative_prompt": "",
         "output_root": "relative/takes",

@@ -33,7 +33,8 @@ def node_module() -> tuple[dict[str, object], set[str]]:
 def gizmo_knob_reads() -> set[str]:
     """Knob names node.py reads from the gizmo: `node["name"]` (the gizmo is always `node`).
 
-    The one non-literal read, `node[knob]`, runs over VALUE_KNOBS, which is checked too.
+    The non-literal reads, `node[knob]`, run over VALUE_KNOBS and UNSAVED_PULLDOWNS (checked
+    too) or name one of the literal ones.
     """
     names = set()
     for item in ast.walk(ast.parse(NODE_PY.read_text())):
@@ -86,12 +87,15 @@ def test_gizmo_has_the_inputs_and_internal_nodes(gizmo: nk_text.NkNode) -> None:
         assert node.cls == "Write" and node.knobs["disable"].text == "true"
         assert node.knobs["raw"].text == "true" and node.knobs["file_type"].text == "exr"
     assert by_name["plate_write"].inputs[0] is by_name["plate"]
-    assert by_name["mask_write"].inputs[0] is by_name["mask"]
+    mask_alpha = by_name["mask_write"].inputs[0]
+    assert mask_alpha.cls == "Expression" and mask_alpha.inputs[0] is by_name["mask"]
+    assert mask_alpha.knobs["expr3"].text == "max(a, r)", "an RGB-only matte keeps its matte"
     read = by_name["take_read"]
     assert read.knobs["file"].text == "[value parent.take_file]"
     assert read.knobs["first"].text == "{parent.take_first}"
     assert read.knobs["last"].text == "{parent.take_last}"
-    assert read.knobs["raw"].text == "true" and read.knobs["on_error"].text == "black"
+    assert read.knobs["raw"].text == "true" and read.knobs["on_error"].text == "error"
+    assert read.knobs["disable"].text == "{!parent.has_take}", "an empty Read never errors"
     merge = by_name["preview_merge"]
     assert merge.inputs == [by_name["plate"], read]  # B = plate, A = take
     switch = by_name["output_switch"]
@@ -106,6 +110,7 @@ def test_every_knob_the_python_reads_exists(gizmo: nk_text.NkNode) -> None:
     names = knob_names(gizmo)
     constants, _ = node_module()
     read = gizmo_knob_reads() | set(constants["VALUE_KNOBS"])  # type: ignore[call-overload]
+    read |= set(constants["UNSAVED_PULLDOWNS"])  # type: ignore[call-overload]
     assert len(read) > 15, f"found too few knob reads in node.py: {read}"
     missing = sorted(read - names)
     assert not missing, f"node.py reads knobs the gizmo lacks: {missing}"
@@ -120,6 +125,8 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "prompt": 1,
         "negative_prompt": 1,
         "model": 1,
+        "model_list": 4,
+        "list_models": 22,
         "mode": 4,
         "frames": 1,
         "seed": 3,
@@ -128,11 +135,21 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "guidance": 7,
         "strength": 7,
         "output_root": 2,
+        "region": 1,
+        "condition_frame": 1,
+        "window": 1,
+        "overlap": 1,
+        "cpu_offload": 6,
+        "vae_tiling": 6,
+        "element": 1,
         "generate": 22,
         "cancel": 22,
         "status": 26,
         "take": 4,
         "refresh_takes": 22,
+        "bake": 22,
+        "open_folder": 22,
+        "check_install": 22,
         "preview_over_plate": 6,
         "take_file": 1,
         "take_first": 3,
@@ -142,6 +159,8 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
     }
     hidden = {k.name for k in gizmo.user_knobs if "+INVISIBLE" in k.flags}
     assert hidden == {"take_file", "take_first", "take_last", "take_version", "has_take"}
+    runtime = {k.name for k in gizmo.user_knobs if k.type_id == 4 and not k.items}
+    assert runtime == set(node_module()[0]["UNSAVED_PULLDOWNS"]), "filled at run time, unsaved"
     mode = next(k for k in gizmo.user_knobs if k.name == "mode")
     assert mode.items == ["t2v", "i2v", "v2v", "inpaint"]
 
@@ -165,6 +184,10 @@ def test_knob_scripts_call_functions_that_exist(gizmo: nk_text.NkNode) -> None:
         "on_randomise_seed",
         "on_generate",
         "on_cancel",
+        "on_open_folder",
+        "on_bake",
+        "on_list_models",
+        "on_check_install",
     }
     assert called <= node_module()[1]
 

@@ -162,3 +162,25 @@ def test_a_job_the_worker_refuses_is_one_clear_message(
     assert "no-such-model" in message and "Details: " in message
     assert node["status"].value().startswith("error: model: ")
     assert not (script.parent / "genvfx" / "GenerateElement1").exists()
+
+
+def test_generate_works_with_a_broken_numpy_on_pythonpath(
+    fake_nuke: ModuleType,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A launcher's PYTHONPATH (another numpy) reaches Nuke, never the worker."""
+    from genvfx_nuke.worker_client import shared_client, shutdown_shared
+
+    studio = tmp_path / "studio"
+    (studio / "numpy").mkdir(parents=True)
+    (studio / "numpy" / "__init__.py").write_text("raise ImportError('studio numpy 1.16')\n")
+    monkeypatch.setenv("PYTHONPATH", str(studio))
+    monkeypatch.setenv("PYTHONUSERBASE", str(studio))
+    shutdown_shared()
+    node = element(fake_nuke)
+    generate(node)
+    assert node["status"].value() == "idle: v001 complete, 9 frames (model loaded)"
+    assert shared_client().alive()
+    assert complete_takes(script.parent / "genvfx" / "GenerateElement1") == ["v001"]

@@ -20,11 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class RecordingClient:
-    """Stands in for the worker client where a test is about what would be sent."""
+    """Stands in for the worker client where a test is about what would be sent; each job
+    ends at once with `ending` (default: cancelled)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ending: dict[str, Any] | None = None) -> None:
         self.jobs: list[dict[str, Any]] = []
         self.colours: list[dict[str, str] | None] = []
+        self.ending = ending or {"event": "cancelled", "message": "test"}
 
     def submit(self, job: dict[str, Any], script_colour: dict[str, str] | None = None) -> Any:
         from genvfx_nuke.worker_client import JobHandle
@@ -32,7 +34,7 @@ class RecordingClient:
         self.jobs.append(job)
         self.colours.append(script_colour)
         handle = JobHandle(f"job{len(self.jobs)}", self)  # type: ignore[arg-type]
-        handle.events.put({"id": handle.id, "event": "cancelled", "message": "test"})
+        handle.events.put({"id": handle.id, **self.ending})
         return handle
 
     def cancel(self, job_id: str) -> None:
@@ -266,9 +268,10 @@ def test_plate_modes_render_inputs_through_the_internal_writes(
     assert job["mask"] == str(inputs / "mask.####.exr")
     assert job["strength"] == 0.25
     assert harness.executed() == [
-        ("GenerateElement1.plate_write", job["plate"], 1003, 1006, 1),
-        ("GenerateElement1.mask_write", job["mask"], 1003, 1006, 1),
+        ("GenerateElement1.plate_write", job["plate"], 1003, 1006, 1, ("main",), False),
+        ("GenerateElement1.mask_write", job["mask"], 1003, 1006, 1, ("main",), False),
     ]
+    assert sorted(p.name for p in inputs.iterdir())[:2] == ["mask.1003.exr", "mask.1004.exr"]
     assert node.node("plate_write")["disable"].value() is True
     assert node.node("mask_write")["disable"].value() is True
 
@@ -298,20 +301,6 @@ def test_take_selector_lists_complete_takes_newest_first(
     assert node["take_version"].value() == "v002"
     assert "v002" in harness.evaluate(read, "file")
     assert node["has_take"].value() is True
-
-
-def test_reopening_the_script_shows_the_same_take(fake_nuke: ModuleType, script: Path) -> None:
-    root = script.parent / "genvfx"
-    for version in (1, 2):
-        write_take(root, "GenerateElement1", version, version, f"take {version}", complete=True)
-    node = element(fake_nuke)
-    harness.user_set(node, "take", node["take"].values()[1])
-    reopened = harness.reopen(node)
-    assert reopened is not node
-    assert reopened["take_version"].value() == "v001"
-    assert reopened["take"].value() == "v001  seed 1  take 1"
-    assert reopened["take"].values() == ["v002  seed 2  take 2", "v001  seed 1  take 1"]
-    assert "v001" in harness.evaluate(reopened.node("take_read"), "file")
 
 
 def test_randomise_seed(fake_nuke: ModuleType) -> None:

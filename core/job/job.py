@@ -192,6 +192,7 @@ class GenerationJob:
             f.region,
             "X,Y,W,H plate box to generate in (default: the mask's box + margin)",
             flag="--region",
+            knob="region",
         ),
     )
     mask: str | None = field(
@@ -208,6 +209,7 @@ class GenerationJob:
             f.integer(-(10**7), 10**7),
             "i2v: plate frame that starts the shot",
             flag="--condition-frame",
+            knob="condition_frame",
             cli_type=int,
         ),
     )
@@ -225,6 +227,7 @@ class GenerationJob:
             f.integer(1, MAX_FRAMES),
             "frames per generation window (default: the model's most)",
             flag="--window",
+            knob="window",
             cli_type=int,
         ),
     )
@@ -234,6 +237,7 @@ class GenerationJob:
             f.integer(0, MAX_FRAMES),
             "frames shared by consecutive windows",
             flag="--overlap",
+            knob="overlap",
             cli_type=int,
         ),
     )
@@ -303,13 +307,18 @@ class GenerationJob:
             f.boolean,
             "keep model parts on the CPU until used",
             flag="--cpu-offload",
+            knob="cpu_offload",
             boolean=True,
         ),
     )
     vae_tiling: bool = field(
         default=False,
         metadata=spec(
-            f.boolean, "decode in tiles to save GPU memory", flag="--vae-tiling", boolean=True
+            f.boolean,
+            "decode in tiles to save GPU memory",
+            flag="--vae-tiling",
+            knob="vae_tiling",
+            boolean=True,
         ),
     )
     device: str | None = field(

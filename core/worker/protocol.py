@@ -12,12 +12,13 @@ PROTOCOL = 1
 
 # Requests: the `op` of a line on stdin.
 HELLO = "hello"
+INFO = "info"
 GENERATE = "generate"
 CANCEL = "cancel"
 SHUTDOWN = "shutdown"
-OPS = (HELLO, GENERATE, CANCEL, SHUTDOWN)
+OPS = (HELLO, INFO, GENERATE, CANCEL, SHUTDOWN)
 
-# Events: the `event` of a line on stdout (`hello` answers the op of the same name).
+# Events: the `event` of a line on stdout (`hello` and `info` answer the ops of those names).
 ACCEPTED = "accepted"
 STAGE = "stage"
 PROGRESS = "progress"

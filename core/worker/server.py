@@ -36,6 +36,7 @@ from .protocol import (
     ERROR,
     GENERATE,
     HELLO,
+    INFO,
     INTERNAL_ERROR,
     INVALID_ERROR,
     OPS,
@@ -176,6 +177,8 @@ class Worker:
             return True
         if op == HELLO:
             self._hello(request_id, message)
+        elif op == INFO:
+            self._info(request_id)
         elif op == GENERATE:
             self._generate(request_id, message)
         elif op == CANCEL:
@@ -225,6 +228,20 @@ class Worker:
             )
             return
         self.channel.send(request_id, HELLO, protocol=PROTOCOL, version=__version__)
+
+    def _info(self, request_id: RequestId | None) -> None:
+        """Answer with what this install can run (`install_info.collect`), for a self-check."""
+        from .install_info import collect
+
+        try:
+            report = collect()
+        except Exception as exc:
+            LOG.error("info failed:\n%s", traceback.format_exc())
+            self.channel.send(
+                request_id, ERROR, message=f"info: {type(exc).__name__}: {exc}", kind=RUNTIME_ERROR
+            )
+            return
+        self.channel.send(request_id, INFO, protocol=PROTOCOL, **report)
 
     def _generate(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
         if request_id is None:

@@ -14,6 +14,14 @@ NEEDS_PLATE = ("i2v", "v2v", "inpaint")
 MAX_SEED = 2**31 - 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
 DEFAULT_FOLDER = "genvfx"
+OPTIONAL_INTEGERS = {
+    "window": (1, 100000),
+    "overlap": (0, 100000),
+    "condition_frame": (-(10**7), 10**7),
+}
+"""Text knobs holding a whole number; empty means the engine's default."""
+REGION = re.compile(r"\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*")
+MEMORY_LEVERS = ("cpu_offload", "vae_tiling")
 
 
 class SettingsError(ValueError):
@@ -73,6 +81,19 @@ def output_root(text: str, context: Context) -> str:
     return os.path.normpath(text)
 
 
+def knob_path(path: str, evaluated: bool = False) -> str:
+    """`path` as a Nuke file knob should hold it.
+
+    Forward slashes on every OS (Nuke reads them on Windows too; a backslash is TCL's escape
+    character, so `C:\\shots` would be read as `C:shots`). For a knob Nuke evaluates as TCL
+    (`evaluated`), `[`, `]` and `$` are escaped so a folder name can never run a command.
+    """
+    text = path.replace("\\", "/")
+    if evaluated:
+        text = re.sub(r"([\[\]$])", r"\\\1", text)
+    return text
+
+
 def _integer(knob: str, value: Any, low: int, high: int) -> int:
     try:
         number = float(value)
@@ -98,8 +119,10 @@ def _number(knob: str, value: Any, low: float, high: float) -> float:
 def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
     """The job for these knob values, or `SettingsError` naming the first bad knob.
 
-    `steps` and `guidance` at 0 mean the model family's defaults; the plate and mask paths
-    are filled in by the caller once the inputs are rendered.
+    `steps` and `guidance` at 0, and empty `window`, `overlap`, `condition_frame` and
+    `region`, mean the engine's defaults; `condition_frame` is sent in i2v only and
+    `region` in the plate modes only, as the engine allows. The plate and mask paths are
+    filled in by the caller once the inputs are rendered.
     """
     if not NAME_PATTERN.fullmatch(context.name):
         raise SettingsError(
@@ -141,4 +164,18 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
         job["guidance"] = guidance
     if mode in ("v2v", "inpaint"):
         job["strength"] = _number("strength", values.get("strength", 0.6), 0.0, 1.0)
+    for knob, (low, high) in OPTIONAL_INTEGERS.items():
+        text = str(values.get(knob, "")).strip()
+        if text and (knob != "condition_frame" or mode == "i2v"):
+            job[knob] = _integer(knob, text, low, high)
+    region = str(values.get("region", "")).strip()
+    if region and mode in NEEDS_PLATE:
+        if not REGION.fullmatch(region):
+            raise SettingsError(
+                "region", "{!r} is not X,Y,WIDTH,HEIGHT in plate pixels".format(region)
+            )
+        job["region"] = region.replace(" ", "")
+    for knob in MEMORY_LEVERS:
+        if values.get(knob):
+            job[knob] = True
     return job

@@ -35,11 +35,27 @@ class WorkerError(RuntimeError):
     """The worker cannot be started or reached."""
 
 
-def worker_command() -> List[str]:
-    """`GENVFX_WORKER` split like a shell would, else `genvfx worker`."""
-    text = os.environ.get("GENVFX_WORKER", "").strip() or DEFAULT_COMMAND
+SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONEXECUTABLE")
+"""Variables through which Nuke's or a launcher's Python would shadow the worker's own."""
+
+CREATE_NO_WINDOW = 0x08000000
+"""Windows process flag: no console window (closing one would kill the worker)."""
+
+
+def worker_command(text: Optional[str] = None, windows: Optional[bool] = None) -> List[str]:
+    """`GENVFX_WORKER` split into a command, else `genvfx worker`.
+
+    On Windows the text is split as cmd.exe does, so backslashes stay
+    (`C:\\venvs\\genvfx\\Scripts\\genvfx.exe worker`) and double quotes group a path with spaces;
+    elsewhere it is split like a POSIX shell would.
+    """
+    if text is None:
+        text = os.environ.get("GENVFX_WORKER", "")
+    text = text.strip() or DEFAULT_COMMAND
+    if windows is None:
+        windows = os.name == "nt"
     try:
-        command = shlex.split(text)
+        command = _split_windows(text) if windows else shlex.split(text)
     except ValueError as exc:
         raise WorkerError(
             "GENVFX_WORKER={!r} cannot be split into a command: {}".format(text, exc)
@@ -47,6 +63,55 @@ def worker_command() -> List[str]:
     if not command:
         raise WorkerError("GENVFX_WORKER is empty")
     return command
+
+
+def _split_windows(text: str) -> List[str]:
+    """Words separated by spaces; double quotes group, backslashes are ordinary characters."""
+    words: List[str] = []
+    current: List[str] = []
+    quoted = False
+    started = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+            started = True
+        elif char in " \t" and not quoted:
+            if started:
+                words.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if quoted:
+        raise ValueError("a double quote is never closed")
+    if started:
+        words.append("".join(current))
+    return words
+
+
+def worker_environment(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The worker's environment: the host's, less what would make its Python load another's.
+
+    Studio launchers and Nuke itself export `PYTHONPATH`/`PYTHONHOME` for Nuke's Python;
+    inherited, they shadow the worker's own packages (another numpy, another torch). The
+    user site is turned off for the same reason.
+    """
+    env = dict(os.environ if environ is None else environ)
+    for name in SCRUBBED:
+        env.pop(name, None)
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("GENVFX_LOG_DIR", log_dir())
+    return env
+
+
+def popen_options(windows: Optional[bool] = None) -> Dict[str, Any]:
+    """How the worker process is started: its own session on POSIX, no console on Windows."""
+    if windows is None:
+        windows = os.name == "nt"
+    if windows:
+        return {"creationflags": CREATE_NO_WINDOW}
+    return {"start_new_session": True}
 
 
 class JobHandle:
@@ -78,6 +143,8 @@ class WorkerClient:
         self._handles: Dict[str, JobHandle] = {}
         self._process: Optional["subprocess.Popen[str]"] = None
         self._reader: Optional[threading.Thread] = None
+        self.version: Optional[str] = None
+        """genvfx's version, from the worker's hello."""
 
     @property
     def pid(self) -> Optional[int]:
@@ -86,14 +153,13 @@ class WorkerClient:
     def start(self, timeout: float = HELLO_TIMEOUT) -> None:
         """Start the process and check that it speaks this plugin's protocol.
 
-        The process runs in its own session, so a Ctrl-C in Nuke's terminal does not kill it
-        mid-job; it still exits with Nuke, when its stdin closes. A worker that speaks
+        The process runs in its own session (on Windows, without a console window), so a
+        Ctrl-C in Nuke's terminal does not kill it mid-job; it still exits with Nuke, when its
+        stdin closes. Its environment is `worker_environment()`. A worker that speaks
         another protocol, or does not answer within `timeout` seconds, is shut down and
         `WorkerError` raised.
         """
-        env = dict(os.environ)
-        env.setdefault("GENVFX_LOG_DIR", log_dir())
-        env["PYTHONUNBUFFERED"] = "1"
+        env = worker_environment()
         try:
             stderr = open(self.stderr_log, "a", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -110,7 +176,7 @@ class WorkerClient:
                 encoding="utf-8",
                 bufsize=1,
                 env=env,
-                start_new_session=os.name == "posix",
+                **popen_options(),
             )
         except OSError as exc:
             raise WorkerError(
@@ -132,15 +198,7 @@ class WorkerClient:
 
     def _hello(self, timeout: float) -> None:
         """Send hello and wait for the worker's answer; `WorkerError` unless it matches."""
-        handle = JobHandle("hello-" + uuid.uuid4().hex[:12], self)
-        with self._lock:
-            self._handles[handle.id] = handle
-        try:
-            self._send({"id": handle.id, "op": "hello", "protocol": PROTOCOL})
-            reply = handle.next_event(timeout)
-        finally:
-            with self._lock:
-                self._handles.pop(handle.id, None)
+        reply = self._ask({"op": "hello", "protocol": PROTOCOL}, timeout)
         if reply is None:
             raise WorkerError(
                 "the genvfx worker `{}` did not answer within {:g} s of starting; its log is "
@@ -148,6 +206,7 @@ class WorkerClient:
             )
         kind = reply.get("event")
         if kind == "hello" and reply.get("protocol") == PROTOCOL:
+            self.version = str(reply.get("version"))
             logger().info(
                 "worker pid %s: genvfx %s, protocol %s", self.pid, reply.get("version"), PROTOCOL
             )
@@ -167,6 +226,27 @@ class WorkerClient:
         raise WorkerError(
             str(reply.get("message") or "the genvfx worker answered {}".format(reply))
         )
+
+    def info(self, timeout: float = HELLO_TIMEOUT) -> Dict[str, Any]:
+        """The worker's `info` answer: version, device, dtype, OCIO config, models."""
+        reply = self._ask({"op": "info"}, timeout)
+        if reply is None:
+            raise WorkerError("the genvfx worker did not answer info within {:g} s".format(timeout))
+        if reply.get("event") != "info":
+            raise WorkerError(str(reply.get("message") or "the worker answered {}".format(reply)))
+        return reply
+
+    def _ask(self, message: Dict[str, Any], timeout: float) -> Optional[Dict[str, Any]]:
+        """Send a request that is answered by one event; that event, or None after `timeout`."""
+        handle = JobHandle("{}-{}".format(message["op"], uuid.uuid4().hex[:12]), self)
+        with self._lock:
+            self._handles[handle.id] = handle
+        try:
+            self._send(dict(message, id=handle.id))
+            return handle.next_event(timeout)
+        finally:
+            with self._lock:
+                self._handles.pop(handle.id, None)
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -18,14 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fake_nuke(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
-    """The fake as `nuke`, genvfx installed as NUKE_PATH would, logs in tmp_path."""
+    """The fake as `nuke`, started with NUKE_PATH naming nuke_plugin/, logs in tmp_path."""
     monkeypatch.setitem(sys.modules, "nuke", fake)
     monkeypatch.setenv("GENVFX_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("GENVFX_WORKER", shlex.join([sys.executable, "-m", "genvfx", "worker"]))
     harness.reset()
-    import genvfx_nuke.install
-
-    genvfx_nuke.install.init()
+    harness.start_nuke(REPO / "nuke_plugin")
     yield fake
     harness.reset()
 

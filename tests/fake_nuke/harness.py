@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from tests.fake_nuke import nuke
+from tests.fake_nuke import nk_write, nuke
 
 VALUE_REF = re.compile(r"^\[value parent\.(\w+)\]$")
 EXPR_REF = re.compile(r"^\{parent\.(\w+)\}$")
 
 
 def reset() -> None:
-    """A fresh, untitled session: no nodes, nothing recorded."""
+    """A fresh, untitled session in GUI mode: no nodes, nothing recorded."""
     with nuke._LOCK:
         for value in nuke._STATE.values():
             value.clear()
     nuke._ROOT.__init__()  # type: ignore[misc]
+    nuke.GUI = True
+
+
+def start_nuke(nuke_path: Path) -> None:
+    """Nuke starting with NUKE_PATH: the folder joins the plugin path, its init.py runs."""
+    nuke.pluginAddPath(str(nuke_path))
+    code = (nuke_path / "init.py").read_text(encoding="utf-8")
+    exec(compile(code, str(nuke_path / "init.py"), "exec"), {"__name__": "__main__"})
 
 
 def set_script(path: str) -> None:
@@ -75,7 +85,8 @@ def messages() -> list[str]:
     return list(nuke._STATE["messages"])
 
 
-def executed() -> list[tuple[str, str, int, int, int]]:
+def executed() -> list[tuple[str, str, int, int, int, tuple[str, ...], bool]]:
+    """(Write, evaluated path, first, last, step, views, proxy on) of each `nuke.execute`."""
     return list(nuke._STATE["executed"])
 
 
@@ -93,31 +104,49 @@ def menu(name: str) -> nuke.Menu:
 
 
 def reopen(node: nuke.Node) -> nuke.Node:
-    """Save and reopen: a fresh instance of the gizmo with the saved knob values, then onCreate.
+    """Save the script, close it, open it again: the same node, as Nuke reads it back."""
+    assert nuke._ROOT._path, "reopen needs a saved script (set_script first)"
+    full = node.fullName()
+    path = nuke._ROOT._path
+    nuke.scriptSave(path)
+    nuke.scriptOpen(path)
+    with nuke.root():
+        found = nuke.toNode(full)
+    assert found is not None, f"{full} is not in the reopened script"
+    return found
 
-    Only the node's own knobs are saved (a gizmo's internal nodes are rebuilt from the
-    .gizmo file), as in Nuke.
-    """
-    saved = {name: knob._value for name, knob in node._knobs.items()}
-    inputs = list(node._inputs)
-    typ = node.Class()
-    path = nuke._find_gizmo(typ)
-    assert path is not None
-    with open(path, encoding="utf-8") as handle:
-        parsed = nuke.nk_text.parse_script(handle.read())
-    with nuke._LOCK:
-        nuke._STATE["nodes"].remove(node)
-    fresh = nuke._build(parsed[0], nuke._ROOT, str(saved["name"]))
-    fresh._class = typ
-    for name, value in saved.items():
-        if name in fresh._knobs:
-            fresh._knobs[name]._value = value
-    for index, source in enumerate(inputs):
-        fresh.setInput(index, source)
-    with nuke._LOCK:
-        nuke._STATE["nodes"].append(fresh)
-    nuke._run_python(str(fresh["onCreate"].value()), fresh, None)
-    return fresh
+
+def paste(node: nuke.Node, clipboard: str) -> nuke.Node:
+    """Copy `node` as .nk text and paste it into the current group (a new, unique name)."""
+    with open(clipboard, "w", encoding="utf-8") as handle:
+        handle.write(nk_write.node_text(node))
+    pasted = nuke.nodePaste(clipboard)
+    assert pasted is not None
+    return pasted
+
+
+def load_errors() -> list[str]:
+    return list(nuke._STATE["load_errors"])
+
+
+@contextmanager
+def terminal() -> Iterator[None]:
+    """Nuke in terminal mode (`nuke -t`, a farm render): no GUI, no main-thread queue."""
+    nuke.GUI = False
+    try:
+        yield
+    finally:
+        nuke.GUI = True
+
+
+def enter(group: nuke.Node) -> None:
+    """The artist opens a group's node graph: names now resolve inside it."""
+    nuke._STATE["context"][:] = [group]
+
+
+def never_run() -> list[Any]:
+    """Calls queued for the main thread in terminal mode, which Nuke never runs."""
+    return list(nuke._STATE["never_run"])
 
 
 def reset_messages() -> None:

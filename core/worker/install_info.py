@@ -1,0 +1,52 @@
+"""What this install can run: versions, device and dtype, the OCIO config, the models found.
+
+`genvfx info` prints it and the worker's `info` op answers with it, so a TD sees the same
+report from a shell and from the Nuke plugin's self-check.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+from typing import Any
+
+from .. import __version__
+
+PACKAGES = ("torch", "diffusers", "transformers", "OpenImageIO", "opencolorio")
+
+
+def collect() -> dict[str, Any]:
+    from ..media.colour import config_name, load_config
+    from ..models.builtin import builtin_names
+    from ..models.devices import choose_device
+    from ..models.resolve import list_local_models
+    from ..paths import cache_dir, model_search_dirs
+
+    versions = {"genvfx": __version__, "python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    choice = choose_device(None, None)
+    ocio_env = os.environ.get("OCIO")
+    config = config_name(ocio_env)
+    try:
+        loaded = load_config(config)
+        ocio_state = f"{config} ({loaded.getName() or 'unnamed'})"
+    except Exception as exc:
+        ocio_state = f"{config}: cannot load: {exc}"
+    return {
+        "versions": versions,
+        "device": choice.device,
+        "dtype": choice.dtype,
+        "device_reason": choice.reason,
+        "ocio_config": ocio_state,
+        "ocio_source": "$OCIO" if ocio_env else "built-in default ($OCIO is not set)",
+        "cache": str(cache_dir()),
+        "model_dirs": [str(p) for p in model_search_dirs()],
+        "models": builtin_names()
+        + [f"{name} ({fam}) {path}" for name, path, fam in list_local_models()],
+        "network": "off unless a job sets allow_network",
+    }
