@@ -37,6 +37,7 @@ VALUE_KNOBS = (
     "steps",
     "guidance",
     "strength",
+    "matte",
     "output_root",
 )
 POLL_SECONDS = 0.1
