@@ -244,3 +244,54 @@ def test_matte_command_refuses_bad_values(tmp_path: Path, args: list[str], field
     assert result.stderr.startswith(f"genvfx: error: {field}"), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def plate_script(path: Path, first: int, last: int) -> Path:
+    path.write_text(
+        "Root {\n inputs 0\n}\n"
+        f'Read {{\n inputs 0\n file /plates/p.####.exr\n format "{W} {H} 0 0 {W} {H} 1 x"\n'
+        f" first {first}\n last {last}\n name Plate\n}}\n"
+        "Grade {\n name Grade1\n}\n"
+    )
+    return path
+
+
+def test_insert_warns_of_an_opaque_or_misfitting_take(tmp_path: Path) -> None:
+    colour, alpha = truth()
+    folder = tmp_path / "stock"
+    folder.mkdir()
+    for frame in (1001, 1002):
+        rgba = np.concatenate([colour * alpha[:, :, None], alpha[:, :, None]], axis=2)
+        write(folder / f"el.{frame}.exr", rgba, "RGBA")
+    keyed = matte_cli(
+        str(folder / "el.####.exr"),
+        "--background",
+        "black",
+        "--out",
+        str(tmp_path / "o"),
+        "--name",
+        "puff",
+    )
+    assert keyed.returncode == 0, keyed.stderr
+    take = keyed.stdout.strip()
+
+    def insert(first: int, last: int) -> str:
+        script = plate_script(tmp_path / f"comp_{first}_{last}.nk", first, last)
+        out = tmp_path / f"out_{len(list(tmp_path.glob('out_*')))}.nk"
+        flags = ["--node", "Plate", "--take", take, "--out", str(out)]
+        result = subprocess.run(
+            [*genvfx_command(), "insert", str(script), *flags],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert "warning" not in insert(1001, 1002)
+    assert "covers frames 1001-1002 but Plate reads 1001-1010" in insert(1001, 1010)
+
+    record = json.loads((Path(take) / "manifest.json").read_text())
+    record["matte"] = {"method": "none"}
+    (Path(take) / "manifest.json").write_text(json.dumps(record))
+    assert "is opaque" in insert(1001, 1002)

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         first=frames.first,
         last=frames.last,
         windows=[WindowRecord(frames.first, frames.last, len(frames), 0, 0)],
+        generated={"resized_to": {"width": info.format.width, "height": info.format.height}},
         placement={
             "kind": "keyed sequence",
             "source": args.pattern,

@@ -28,14 +28,17 @@ import numpy as np
 from ..job import Matte
 from .geometry import blur, erode
 from .geometry import feather as feather_inward
-from .resize import resize
 
 SCREEN_CHANNEL = {"green": 1, "blue": 2}
 NOISE_SIGMAS = 6.0
 """The black floor sits this many noise deviations above the background's level."""
 MAX_FLOOR = 0.05
 SCREEN_CLIP = 0.04
-"""Screen alpha below this is background grain (0); above 1 - this, solid (1)."""
+"""Where the screen alpha, averaged over 3x3 pixels (which divides grain by three), is below
+this, it is background grain (0); above 1 - this, solid (1)."""
+SCREEN_CLEAN = 0.2
+"""A tile is fitted as screen when its strongest pixels are within this of the sampled
+screen's difference (loose: the fit then drops the tiles weaker than its surface)."""
 SCREEN_TILE = 64
 """The screen's colour is measured per tile of this many pixels, so an uneven screen keys."""
 DIFFERENCE_FULL = 0.1
@@ -70,12 +73,17 @@ class MatteSettings:
 def black_key(rgb: np.ndarray, settings: MatteSettings) -> np.ndarray:
     """Premultiplied RGBA of an element over black: colour as generated, alpha from intensity."""
     colour = np.asarray(rgb, dtype=np.float32)[:, :, :3]
-    intensity = np.maximum(colour.max(axis=2), 0.0)
+    intensity = np.maximum(_brightest(colour), 0.0)
     floor = noise_floor(colour)
     alpha = (intensity - floor) * (settings.gain / max(1.0 - floor, 1e-6))
     np.clip(alpha, 0.0, 1.0, out=alpha)
     alpha = _shape(alpha, settings)
     return with_alpha(np.maximum(colour, 0.0), alpha)
+
+
+def _brightest(colour: np.ndarray) -> np.ndarray:
+    """The largest of the three channels (faster than a reduction over a length-3 axis)."""
+    return np.maximum(np.maximum(colour[..., 0], colour[..., 1]), colour[..., 2])
 
 
 def noise_floor(colour: np.ndarray) -> float:
@@ -86,10 +94,10 @@ def noise_floor(colour: np.ndarray) -> float:
     to the element's edges, which are few). The floor is the level plus `NOISE_SIGMAS`
     deviations, at most `MAX_FLOOR`.
     """
-    sample = colour[::2, ::2]
+    sample = colour[::4, ::4]
     if sample.shape[0] * sample.shape[1] < 4:
         return 0.0
-    flat = np.maximum(sample.max(axis=2), 0.0).ravel()
+    flat = np.maximum(_brightest(sample), 0.0).ravel()
     quarter = max(1, flat.size // 4)
     level = float(np.median(np.partition(flat, quarter)[:quarter]))
     steps = np.abs(np.diff(sample, axis=1)).reshape(-1, 3)
@@ -117,8 +125,9 @@ def screen_key(rgb: np.ndarray, screen: str, settings: MatteSettings) -> np.ndar
     backing = screen_colour(colour, screen)
     backing_plane = _screen_plane(colour, channel, backing)
     alpha = _screen_alpha(colour, backing_plane, channel, settings.gain)
-    low, high = alpha < SCREEN_CLIP, alpha > 1.0 - SCREEN_CLIP
-    alpha[low], alpha[high] = 0.0, 1.0
+    steady = blur(alpha, 2.0)
+    alpha[steady < SCREEN_CLIP] = 0.0
+    alpha[steady > 1.0 - SCREEN_CLIP] = 1.0
     alpha = _shape(alpha, settings)
     premult = colour - (1.0 - alpha)[:, :, None] * backing_plane
     others = [c for c in range(3) if c != channel]
@@ -141,46 +150,53 @@ def _screen_alpha(colour: np.ndarray, backing: np.ndarray, channel: int, gain: f
 
 
 def _screen_plane(colour: np.ndarray, channel: int, backing: np.ndarray) -> np.ndarray:
-    """The screen's colour at every pixel: tile means of the clean screen, filled and smoothed.
+    """The screen's colour at every pixel: a smooth (quadratic) surface through the screen.
 
-    Tiles that show no clean screen (under the element) take their neighbours' colour.
+    Per tile of `SCREEN_TILE` pixels, the screen is the pixels whose screen difference is
+    within `SCREEN_CLIP` of the tile's strongest tenth (an element only ever lowers the
+    difference). A quadratic in x and y is fitted to the tiles that show screen, and refitted
+    without the tiles it finds weaker than the surface (those under thin smoke), so an
+    unevenly lit screen keys without the element leaking into its estimate.
     """
     height, width = colour.shape[:2]
-    flat = np.broadcast_to(backing, colour.shape)
-    clean = _screen_alpha(colour, flat, channel, 1.0) <= SCREEN_CLIP
-    rows, cols = -(-height // SCREEN_TILE), -(-width // SCREEN_TILE)
-    pad = ((0, rows * SCREEN_TILE - height), (0, cols * SCREEN_TILE - width))
-    weight = np.pad(clean.astype(np.float32), pad)
-    tiles_w = weight.reshape(rows, SCREEN_TILE, cols, SCREEN_TILE).sum(axis=(1, 3))
-    sums = np.stack(
-        [
-            (np.pad(colour[:, :, c] * clean, pad))
-            .reshape(rows, SCREEN_TILE, cols, SCREEN_TILE)
-            .sum(axis=(1, 3))
-            for c in range(3)
-        ],
-        axis=2,
-    )
-    known = tiles_w >= SCREEN_TILE * SCREEN_TILE / 8
-    if not known.any():
+    half = colour[::2, ::2]
+    side = SCREEN_TILE // 2
+    rows, cols = -(-half.shape[0] // side), -(-half.shape[1] // side)
+    pad = ((0, rows * side - half.shape[0]), (0, cols * side - half.shape[1]), (0, 0))
+    tiles = np.pad(half, pad, mode="edge").reshape(rows, side, cols, side, 3)
+    tiles = tiles.transpose(0, 2, 1, 3, 4).reshape(rows, cols, side * side, 3)
+    strength = _dominance(tiles, channel)
+    rank = int(0.9 * side * side)
+    top = np.partition(strength, rank, axis=2)[:, :, rank]
+    reference = float(_dominance(backing, channel))
+    clean = strength >= (top - SCREEN_CLIP * reference)[:, :, None]
+    grid = (tiles * clean[:, :, :, None]).sum(axis=2) / np.maximum(clean.sum(axis=2), 1)[:, :, None]
+    ys = (np.arange(rows, dtype=np.float64) + 0.5) * SCREEN_TILE / height * 2.0 - 1.0
+    xs = (np.arange(cols, dtype=np.float64) + 0.5) * SCREEN_TILE / width * 2.0 - 1.0
+    basis = _quadratic(ys[:, None] * np.ones((1, cols)), np.ones((rows, 1)) * xs[None, :])
+    used = (top >= (1.0 - SCREEN_CLEAN) * reference).ravel()
+    values = grid.reshape(-1, 3).astype(np.float64)
+    if used.sum() < 6:
         return np.broadcast_to(backing, colour.shape).astype(np.float32)
-    grid = np.where(known[:, :, None], sums / np.maximum(tiles_w, 1.0)[:, :, None], 0.0)
-    grid = _fill(grid.astype(np.float32), known)
-    return resize(grid, cols * SCREEN_TILE, rows * SCREEN_TILE, "triangle")[:height, :width]
+    for _ in range(3):
+        coefficients = np.linalg.lstsq(basis[used], values[used], rcond=None)[0]
+        fitted = basis @ coefficients
+        shortfall = _dominance(fitted, channel) - _dominance(values, channel)
+        keep = used & (shortfall <= SCREEN_CLIP * reference / 2)
+        if keep.sum() < 6 or (keep == used).all():
+            break
+        used = keep
+    py = np.linspace(-1.0, 1.0, height, dtype=np.float32) * (1 - 1 / height)
+    px = np.linspace(-1.0, 1.0, width, dtype=np.float32) * (1 - 1 / width)
+    c = coefficients.astype(np.float32)
+    y, x = py[:, None, None], px[None, :, None]
+    return c[0] + c[1] * y + c[2] * x + c[3] * y * y + c[4] * x * y + c[5] * x * x
 
 
-def _fill(grid: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Unknown tiles take the mean of their known neighbours, ring after ring."""
-    grid, known = grid.copy(), known.copy()
-    while not known.all():
-        padded = np.pad(grid * known[:, :, None], ((1, 1), (1, 1), (0, 0)))
-        count = np.pad(known.astype(np.float32), 1)
-        total = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-        n = count[:-2, 1:-1] + count[2:, 1:-1] + count[1:-1, :-2] + count[1:-1, 2:]
-        newly = (~known) & (n > 0)
-        grid[newly] = total[newly] / n[newly][:, None]
-        known = known | newly
-    return grid
+def _quadratic(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(N, 6) basis 1, y, x, y^2, xy, x^2 of a grid of positions in [-1, 1]."""
+    y, x = y.ravel(), x.ravel()
+    return np.stack([np.ones_like(y), y, x, y * y, x * y, x * x], axis=1)
 
 
 def mask_alpha(mask: np.ndarray, settings: MatteSettings) -> np.ndarray:
@@ -233,5 +249,5 @@ def with_alpha(premult: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     out = np.empty((*alpha.shape, 4), np.float32)
     out[:, :, :3] = premult
     out[:, :, 3] = alpha
-    out[alpha <= 0.0] = 0.0
+    np.copyto(out, 0.0, where=(alpha <= 0.0)[:, :, None])
     return out
