@@ -49,7 +49,7 @@ def sheets() -> dict[str, np.ndarray]:
     out["black"] = sheet(on_black, key(on_black, MatteSettings("black")))
     on_green = over(colour, alpha, "green")
     out["green"] = sheet(on_green, key(on_green, MatteSettings("green")))
-    on_blue = over(debris, debris_alpha, "green")[:, :, [0, 2, 1]]
+    on_blue = over(debris, debris_alpha, "blue")
     out["blue"] = sheet(on_blue, key(on_blue, MatteSettings("blue")))
     opaque = over(colour, alpha, "black") + plate() * 0.5
     out["none"] = sheet(opaque, key(opaque, MatteSettings("none")))

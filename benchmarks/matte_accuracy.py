@@ -36,7 +36,7 @@ def main() -> None:
     )
     for kind in ("smoke", "fire", "debris"):
         colour, alpha = element(kind, args.height, args.width)
-        for background in ("black", "green"):
+        for background in ("black", "green", "blue"):
             picture = over(colour, alpha, background)
             settings = MatteSettings(background)
             started = time.perf_counter()

@@ -2,14 +2,17 @@
 
 Procedural smoke (grey, value noise), fire (orange to yellow, above 1.0 in its core) and a
 soft-edged debris chunk (brown); each as straight colour and alpha, composited over black
-or over a slightly uneven green screen, with grain.
+or over a slightly uneven green or blue screen, with grain.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-GREEN_SCREEN = np.array([0.08, 0.55, 0.10], np.float32)
+SCREENS = {
+    "green": np.array([0.08, 0.55, 0.10], np.float32),
+    "blue": np.array([0.06, 0.12, 0.50], np.float32),
+}
 
 
 def _noise(height: int, width: int, seed: int, octaves: int = 4) -> np.ndarray:
@@ -57,14 +60,14 @@ def element(kind: str, height: int, width: int, seed: int = 0) -> tuple[np.ndarr
 def over(
     colour: np.ndarray, alpha: np.ndarray, background: str, seed: int = 0, grain: float = 0.004
 ) -> np.ndarray:
-    """The element over black or a slightly uneven green screen, with grain."""
+    """The element over black or a slightly uneven green or blue screen, with grain."""
     height, width = alpha.shape
     rng = np.random.default_rng(seed + 100)
     if background == "black":
         backing = np.zeros((height, width, 3), np.float32)
     else:
         ramp = 1.0 + 0.06 * np.linspace(-1, 1, width, dtype=np.float32)[None, :, None]
-        backing = GREEN_SCREEN * ramp * np.ones((height, 1, 1), np.float32)
+        backing = SCREENS[background] * ramp * np.ones((height, 1, 1), np.float32)
     a = alpha[:, :, None]
     picture = colour * a + backing * (1 - a)
     return picture + rng.normal(0, grain, picture.shape).astype(np.float32)
