@@ -19,6 +19,7 @@ from genvfx.media.exr import read_attributes
 from genvfx.media.matte import MatteSettings, difference_alpha, key, mask_alpha
 from genvfx.media.plates import read_frame
 from genvfx.pipeline.engine import generate, prepare
+from genvfx_nuke import settings
 
 H, W = 96, 128
 rng = np.random.default_rng(3)
@@ -162,6 +163,7 @@ def test_generate_with_a_black_matte_makes_an_element(tmp_path: Path) -> None:
         attributes = read_attributes(Path(path))
         assert attributes["genvfx/matte"] == "black"
         assert attributes["genvfx/effective_prompt"] == effective
+        assert attributes["genvfx/background_prompt"] == "isolated on a pure black background"
 
 
 def test_a_data_window_leaves_alpha_zero_where_the_plate_has_no_data(tmp_path: Path) -> None:
@@ -295,3 +297,42 @@ def test_insert_warns_of_an_opaque_or_misfitting_take(tmp_path: Path) -> None:
     record["matte"] = {"method": "none"}
     (Path(take) / "manifest.json").write_text(json.dumps(record))
     assert "is opaque" in insert(1001, 1002)
+
+
+@pytest.mark.parametrize("matte", ["auto", "none", "black", "green", "blue", "mask", "difference"])
+@pytest.mark.parametrize("mode", ["t2v", "v2v"])
+def test_the_node_matte_knob_gives_a_job_the_engine_takes_or_names_the_knob(
+    mode: str, matte: str
+) -> None:
+    context = settings.Context(
+        name="Dust_01",
+        script_path="",
+        plate_range=(1001, 1010),
+        plate_format=(W, H),
+        root_range=(1, 100),
+        root_format=(W, H),
+        has_mask=False,
+    )
+    knobs = {"prompt": "dust", "model": "builtin:tiny-ltx", "mode": mode, "matte": matte}
+    knobs["output_root"] = "/tmp/takes"
+    try:
+        built = settings.build_job(knobs, context)
+    except settings.SettingsError as exc:
+        assert exc.knob == "matte"
+        assert matte == "mask" or (matte == "difference" and mode == "t2v")
+        return
+    if mode == "v2v":
+        built["plate"] = "/plates/p.####.exr"
+    loaded = GenerationJob.from_dict(built)
+    default = "black" if mode == "t2v" else "none"
+    assert loaded.matte_method.value == (default if matte == "auto" else matte)
+
+
+def test_a_default_view_t2v_take_holds_values_above_one(tmp_path: Path) -> None:
+    prepared = prepare(GenerationJob.from_dict(job(tmp_path, matte="none")))
+    size = prepared.canvas.generated_size
+    frame = np.full((size.height, size.width, 3), 0.98, np.float32)
+    rgba = prepared.canvas.element(1, frame)
+    assert rgba[:, :, :3].min() > 1.0
+    plain = prepare(GenerationJob.from_dict(job(tmp_path, matte="none", model_space="srgb_tx")))
+    assert plain.canvas.element(1, frame)[:, :, :3].max() <= 1.0

@@ -132,6 +132,7 @@ class TakeRecord:
             "model_space": str(self.colour.get("model_space", "")),
             "matte": str(self.matte.get("method", "none")),
             "effective_prompt": str(self.matte.get("effective_prompt", job.get("prompt", ""))),
+            "background_prompt": str(self.matte.get("background_prompt", "")),
             "job": json.dumps(job, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
             "frame": frame,
             "frame_index": frame - self.first,
