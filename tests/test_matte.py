@@ -336,3 +336,16 @@ def test_a_default_view_t2v_take_holds_values_above_one(tmp_path: Path) -> None:
     assert rgba[:, :, :3].min() > 1.0
     plain = prepare(GenerationJob.from_dict(job(tmp_path, matte="none", model_space="srgb_tx")))
     assert plain.canvas.element(1, frame)[:, :, :3].max() <= 1.0
+
+
+def test_a_view_that_cannot_give_highlights_back_is_warned_of(tmp_path: Path) -> None:
+    events: list[Any] = []
+    view = "sRGB - Display/Un-tone-mapped"
+    done = generate(
+        GenerationJob.from_dict(job(tmp_path, frames="1-1", steps=1, model_space=view)),
+        on_event=events.append,
+    )
+    warnings = [e for e in events if getattr(e, "stage", "") == "colour"]
+    assert len(warnings) == 1 and "not invertible above 1.0" in warnings[0].message
+    colour = json.loads(Path(done.manifest).read_text())["colour"]
+    assert colour["model_space"] == view and colour["returns"]["high"] < 1.0
