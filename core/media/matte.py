@@ -10,9 +10,12 @@ the plate bit for bit wherever the element is not.
   floor, times `gain`, shaped by `gamma`. Where the element is darker than its own coverage
   (thick black smoke) alpha is ambiguous by nature: `gain` is the control.
 - `green` / `blue`: the screen colour is sampled from the frame (the pixels most dominated
-  by the screen channel); alpha is one minus the screen difference (the screen channel above
-  the larger of the other two) relative to the screen's; the screen is subtracted from the
-  picture in proportion to its transparency (unmixing), and what spill remains is limited.
+  by the screen channel) and followed across it by a smooth surface fitted to the clean
+  screen, so an unevenly lit screen keys; alpha is one minus the screen difference (the
+  screen channel above the larger of the other two) relative to the screen's there; the
+  screen is subtracted from the picture in proportion to its transparency (unmixing), and
+  what spill remains is limited. An element whose colour leans away from the screen (orange
+  fire over green) reads as more opaque than it is: key such elements off black.
 - `mask`: the given mask, feathered inward.
 - `difference`: alpha where a generated frame differs from the plate it was made from.
 
@@ -21,6 +24,7 @@ the plate bit for bit wherever the element is not.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,13 +65,7 @@ class MatteSettings:
             raise ValueError(f"matte method must be one of {Matte.values()}, not {self.method!r}")
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "gain": self.gain,
-            "gamma": self.gamma,
-            "choke": self.choke,
-            "feather": self.feather,
-        }
+        return dataclasses.asdict(self)
 
 
 def black_key(rgb: np.ndarray, settings: MatteSettings) -> np.ndarray:
