@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from genvfx.errors import InvalidField
-from genvfx.job import GenerationJob, Mode, field_specs
+from genvfx.job import GenerationJob, Matte, Mode, field_specs
 from genvfx.scripts.colour import ROOT_KNOBS
 from genvfx_nuke import settings
 from tests.fake_nuke import nk_text
@@ -51,6 +51,12 @@ def test_the_node_knows_the_engine_modes_and_what_they_need() -> None:
     assert needs_mask == {"inpaint"}
     pulldown = next(k for k in gizmo_user_knobs() if k.name == "mode")
     assert tuple(pulldown.items) == Mode.values()
+
+
+def test_the_node_offers_every_engine_matte() -> None:
+    assert ("auto", *Matte.values()) == settings.MATTES
+    pulldown = next(k for k in gizmo_user_knobs() if k.name == "matte")
+    assert tuple(pulldown.items) == settings.MATTES
 
 
 def test_the_node_sends_the_root_knobs_the_engine_reads() -> None:

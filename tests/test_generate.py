@@ -20,6 +20,9 @@ from genvfx.pipeline.arguments import WindowInputs, arguments_for
 from genvfx.pipeline.engine import generate
 from genvfx.pipeline.inference import LoadKey, PipelineCache, run_pipeline
 
+PLAIN = {"model_space": "srgb_tx", "matte": "none"}
+"""The model space as a plain colour space and an opaque take: output converted, not keyed."""
+
 
 def make_job(tmp_path: Path, **changes: Any) -> GenerationJob:
     data: dict[str, Any] = {
@@ -73,7 +76,10 @@ def test_take_on_disk(
         assert (spec.x, spec.y, spec.width, spec.height) == (0, 0, 64, 64)
         assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, 64, 64)
         assert np.isfinite(pixels).all()
-        assert (pixels[..., 3] == 1.0).all()
+        alpha = pixels[..., 3]
+        assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+        assert (pixels[..., :3][alpha == 0] == 0).all()
+        assert spec.getattribute("genvfx/matte") == "black"
         assert spec.getattribute("genvfx/prompt") == "dust plume"
         assert spec.getattribute("genvfx/negative_prompt") == "blurry"
         assert spec.getattribute("genvfx/seed") == 7
@@ -145,9 +151,10 @@ def test_working_space_is_an_ocio_conversion_of_model_output(
     tmp_path: Path, cache: PipelineCache
 ) -> None:
     display = generate(
-        make_job(tmp_path, working_space="srgb_tx", pixel_type="float", frames="1-1"), cache=cache
+        make_job(tmp_path, working_space="srgb_tx", pixel_type="float", frames="1-1", **PLAIN),
+        cache=cache,
     )
-    linear = generate(make_job(tmp_path, pixel_type="float", frames="1-1"), cache=cache)
+    linear = generate(make_job(tmp_path, pixel_type="float", frames="1-1", **PLAIN), cache=cache)
     srgb_pixels, _ = read_exr(Path(display.frames[0]))
     linear_pixels, spec = read_exr(Path(linear.frames[0]))
     assert spec.format == oiio.FLOAT

@@ -134,6 +134,7 @@ def test_expected_user_knobs(gizmo: nk_text.NkNode) -> None:
         "steps": 3,
         "guidance": 7,
         "strength": 7,
+        "matte": 4,
         "output_root": 2,
         "region": 1,
         "condition_frame": 1,

@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
 
 def insert_into(script: Path, node: str, take: Path, out: Path | None, in_place: bool) -> Path:
     """Insert and write; returns the script written. Nothing is written on a refused input."""
+    from ..scripts.element_warnings import insert_warnings
     from ..scripts.insert import insert_take, replace_with_backup, write_new
 
     if out is not None and out.exists():
         raise InvalidField("out", str(out), "a file that does not exist yet")
-    _, inserted = insert_take(script, node, take)
+    parsed, inserted = insert_take(script, node, take)
     if in_place:
         backup = replace_with_backup(script, inserted.data)
         print(f"genvfx: kept the original as {backup}", file=sys.stderr)
@@ -55,4 +56,6 @@ def insert_into(script: Path, node: str, take: Path, out: Path | None, in_place:
         f"genvfx: added {inserted.source_name} and {inserted.merge_name} after {node}",
         file=sys.stderr,
     )
+    for warning in insert_warnings(take, parsed.find(node)):
+        print(f"genvfx: warning: {warning}", file=sys.stderr)
     return written

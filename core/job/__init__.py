@@ -2,10 +2,11 @@
 
 from .fields import FieldSpec
 from .job import COMPRESSIONS, DTYPES, MAX_SEED, PIXEL_TYPES, SCHEMA, GenerationJob, field_specs
-from .modes import Mode, ModeRule
+from .modes import BACKGROUND_PROMPTS, Matte, Mode, ModeRule
 from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
 
 __all__ = [
+    "BACKGROUND_PROMPTS",
     "COMPRESSIONS",
     "DTYPES",
     "MAX_FRAMES",
@@ -17,6 +18,7 @@ __all__ = [
     "Format",
     "FrameRange",
     "GenerationJob",
+    "Matte",
     "Mode",
     "ModeRule",
     "field_specs",

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import InvalidField
 from . import fields as f
 from .fields import FieldSpec, spec
-from .modes import Mode
+from .modes import BACKGROUND_PROMPTS, Matte, Mode
 from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
 
 SCHEMA = 1
@@ -254,9 +254,57 @@ class GenerationJob:
         default=None,
         metadata=spec(
             f.number(0.0, float(MAX_SIDE)),
-            "inpaint: pixels the alpha softens inside the mask edge",
+            "pixels the matte softens over (mask: inside its edge; default: 1/200 of "
+            "the plate's width for a mask, else 0)",
             flag="--feather",
             cli_type=float,
+        ),
+    )
+    matte: Matte | None = field(
+        default=None,
+        metadata=spec(
+            lambda name, value: Matte(f.choice(Matte.values())(name, value)),
+            "how the take's alpha is made (default: mask with a mask, else black for "
+            "t2v and i2v, none for v2v)",
+            flag="--matte",
+            knob="matte",
+            choices=Matte.values(),
+        ),
+    )
+    matte_gain: float | None = field(
+        default=None,
+        metadata=spec(
+            f.number(0.0, 100.0, low_open=True),
+            "black/green/blue/difference: alpha gain (default 1)",
+            flag="--matte-gain",
+            cli_type=float,
+        ),
+    )
+    matte_gamma: float | None = field(
+        default=None,
+        metadata=spec(
+            f.number(0.1, 10.0),
+            "black/green/blue/difference: alpha gamma, above 1 thickens (default 1)",
+            flag="--matte-gamma",
+            cli_type=float,
+        ),
+    )
+    matte_choke: float | None = field(
+        default=None,
+        metadata=spec(
+            f.number(0.0, 1000.0),
+            "pixels the matte is eroded by (default 0)",
+            flag="--matte-choke",
+            cli_type=float,
+        ),
+    )
+    background_prompt: str | None = field(
+        default=None,
+        metadata=spec(
+            f.text(allow_empty=True),
+            "black/green/blue: the background instruction appended to the prompt "
+            "(default: one per method; empty: none)",
+            flag="--background-prompt",
         ),
     )
     compression: str = field(
@@ -285,11 +333,12 @@ class GenerationJob:
             flag="--working-space",
         ),
     )
-    model_space: str = field(
-        default="srgb_tx",
+    model_space: str | None = field(
+        default=None,
         metadata=spec(
             f.text(allow_empty=False),
-            "OCIO colour space of model output (default srgb_tx)",
+            "what the model sees: DISPLAY/VIEW of the OCIO config, or a colour space such as "
+            "srgb_tx (default: the config's default display and view)",
             flag="--model-space",
         ),
     )
@@ -390,7 +439,7 @@ class GenerationJob:
                 value = {"first": value.first, "last": value.last}
             elif isinstance(value, Format):
                 value = {"width": value.width, "height": value.height}
-            elif isinstance(value, Mode):
+            elif isinstance(value, (Mode, Matte)):
                 value = value.value
             elif isinstance(value, tuple):
                 value = list(value)
@@ -415,6 +464,29 @@ class GenerationJob:
         data.update(changes)
         return GenerationJob.from_dict(data)
 
+    @property
+    def matte_method(self) -> Matte:
+        """The matte this job gets: its own, else the mask with a mask, else the mode's."""
+        if self.matte is not None:
+            return self.matte
+        return Matte.MASK if self.mask else self.mode.rule.default_matte
+
+    @property
+    def background_instruction(self) -> str:
+        """What is appended to the prompt for a keyed matte ('' for the others)."""
+        method = self.matte_method
+        if not method.keyed:
+            return ""
+        if self.background_prompt is not None:
+            return self.background_prompt.strip()
+        return BACKGROUND_PROMPTS[method]
+
+    @property
+    def effective_prompt(self) -> str:
+        """The prompt the model is given: the job's, then the background instruction."""
+        instruction = self.background_instruction
+        return f"{self.prompt.rstrip()}, {instruction}" if instruction else self.prompt
+
     def _check_combination(self) -> None:
         rule = self.mode.rule
         if rule.needs_plate and not self.plate:
@@ -438,8 +510,32 @@ class GenerationJob:
             raise InvalidField(
                 "condition_frame", self.condition_frame, f"nothing unless mode is {start_modes}"
             )
+        self._check_matte()
         if self.window is not None and self.overlap is not None and self.overlap >= self.window:
             raise InvalidField("overlap", self.overlap, f"fewer frames than window ({self.window})")
+
+    def _check_matte(self) -> None:
+        method = self.matte_method
+        if method is Matte.MASK and not self.mask:
+            raise InvalidField("matte", str(method), "a mask for matte mask (give --mask)")
+        if method is Matte.DIFFERENCE and not self.mode.rule.plate_frames:
+            plate_modes = " or ".join(m.value for m in Mode if m.rule.plate_frames)
+            raise InvalidField("matte", str(method), f"difference only in mode {plate_modes}")
+        pulled = (Matte.BLACK, Matte.GREEN, Matte.BLUE, Matte.DIFFERENCE)
+        names = ", ".join(m.value for m in pulled)
+        for name in ("matte_gain", "matte_gamma"):
+            if getattr(self, name) is not None and method not in pulled:
+                raise InvalidField(
+                    name, getattr(self, name), f"nothing unless matte is {names} (not {method})"
+                )
+        if self.matte_choke is not None and method is Matte.NONE:
+            raise InvalidField("matte_choke", self.matte_choke, "nothing unless there is a matte")
+        if self.background_prompt is not None and not method.keyed:
+            raise InvalidField(
+                "background_prompt",
+                self.background_prompt,
+                f"nothing unless matte is black, green or blue (not {method})",
+            )
 
 
 def field_specs() -> dict[str, FieldSpec]:

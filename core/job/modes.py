@@ -30,14 +30,45 @@ class Mode(str, enum.Enum):
         return tuple(m.value for m in cls)
 
 
+class Matte(str, enum.Enum):
+    """How a take's alpha is made (see `media.matte`)."""
+
+    NONE = "none"
+    BLACK = "black"
+    GREEN = "green"
+    BLUE = "blue"
+    MASK = "mask"
+    DIFFERENCE = "difference"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+    @property
+    def keyed(self) -> bool:
+        """Generated over a background the prompt asks for, then keyed off it."""
+        return self in (Matte.BLACK, Matte.GREEN, Matte.BLUE)
+
+
+BACKGROUND_PROMPTS: dict[Matte, str] = {
+    Matte.BLACK: "isolated on a pure black background",
+    Matte.GREEN: "isolated in front of a flat, evenly lit chroma-key green screen",
+    Matte.BLUE: "isolated in front of a flat, evenly lit chroma-key blue screen",
+}
+"""What a keyed method appends to the prompt unless the job gives its own instruction."""
+
+
 @dataclass(frozen=True)
 class ModeRule:
     """What a mode needs and does.
 
     `plate_frames`: every generated frame is made from the plate frame at the same number
     (so strength applies and strength 0 keeps the plate); `start_frame`: the shot starts
-    from one plate frame (`condition_frame`, default the first); `mask_is_alpha`: the
-    take's alpha follows the mask rather than the region's box.
+    from one plate frame (`condition_frame`, default the first); `default_matte`: the
+    take's matte without a mask (with one, the mask is the matte).
     """
 
     label: str
@@ -45,8 +76,8 @@ class ModeRule:
     needs_mask: bool
     plate_frames: bool
     start_frame: bool
-    mask_is_alpha: bool
     default_strength: float | None
+    default_matte: Matte
 
 
 RULES: dict[Mode, ModeRule] = {
@@ -56,8 +87,8 @@ RULES: dict[Mode, ModeRule] = {
         needs_mask=False,
         plate_frames=False,
         start_frame=False,
-        mask_is_alpha=False,
         default_strength=None,
+        default_matte=Matte.BLACK,
     ),
     Mode.I2V: ModeRule(
         label="image to video",
@@ -65,8 +96,8 @@ RULES: dict[Mode, ModeRule] = {
         needs_mask=False,
         plate_frames=False,
         start_frame=True,
-        mask_is_alpha=False,
         default_strength=None,
+        default_matte=Matte.BLACK,
     ),
     Mode.V2V: ModeRule(
         label="video to video",
@@ -74,8 +105,8 @@ RULES: dict[Mode, ModeRule] = {
         needs_mask=False,
         plate_frames=True,
         start_frame=False,
-        mask_is_alpha=False,
         default_strength=0.6,
+        default_matte=Matte.NONE,
     ),
     Mode.INPAINT: ModeRule(
         label="inpaint",
@@ -83,7 +114,7 @@ RULES: dict[Mode, ModeRule] = {
         needs_mask=True,
         plate_frames=True,
         start_frame=False,
-        mask_is_alpha=True,
         default_strength=1.0,
+        default_matte=Matte.MASK,
     ),
 }

@@ -331,10 +331,31 @@ def feather(mask: np.ndarray, radius_px: float) -> np.ndarray:
 
 
 def _feather_inward(plane: np.ndarray, half: int) -> np.ndarray:
-    passes = [half // 3 + (1 if i < half % 3 else 0) for i in range(3)]
-    soft = _running_min(_running_min(plane, half, 0), half, 1)
-    for step in passes:
-        soft = _box_blur(_box_blur(soft, step, 0), step, 1)
+    soft = _three_boxes(_running_min(_running_min(plane, half, 0), half, 1), half)
     soft = np.minimum(soft, plane)
     soft[soft > 1.0 - 1e-6] = 1.0
+    return soft
+
+
+def erode(plane: np.ndarray, radius_px: float) -> np.ndarray:
+    """A (H, W) matte shrunk by about `radius_px` pixels (a square minimum filter)."""
+    half = round(radius_px)
+    work = np.asarray(plane, dtype=np.float32)
+    if half <= 0:
+        return work.copy()
+    return _running_min(_running_min(work, half, 0), half, 1)
+
+
+def blur(plane: np.ndarray, radius_px: float) -> np.ndarray:
+    """A (H, W) plane softened over about `radius_px` pixels (three box passes per axis)."""
+    half = round(radius_px / 2)
+    soft = np.asarray(plane, dtype=np.float32)
+    return _three_boxes(soft, half) if half > 0 else soft.copy()
+
+
+def _three_boxes(plane: np.ndarray, half: int) -> np.ndarray:
+    """Three box passes per axis whose widths add up to about 2 * `half` + 1: near a gaussian."""
+    soft = plane
+    for step in [half // 3 + (1 if i < half % 3 else 0) for i in range(3)]:
+        soft = _box_blur(_box_blur(soft, step, 0), step, 1)
     return soft

@@ -2,9 +2,11 @@
 
 A canvas turns plate frames into model inputs (working space -> model space, crop the fit
 window, resize to the model size) and model frames into take frames (resize back, model
-space -> working space, alpha, premultiply, paste into the plate's display window). Only the
-region goes through the model; everything outside it is exactly 0 in the take, so a merge
-over the plate leaves those pixels (values above 1.0 included) as they were.
+space -> working space, the matte, paste into the plate's display window). Only the
+region goes through the model; everything outside it, and everything where the matte or the
+plate's data window leaves alpha 0, is exactly 0 in the take, so a merge over the plate
+leaves those pixels (values above 1.0 included) as they were. At strength 0 no model runs and
+the take's pixels are the plate's own.
 """
 
 from __future__ import annotations
@@ -15,20 +17,26 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidField
-from ..job import Format, FrameRange, GenerationJob
-from ..media.colour import from_model_space, to_model_space
+from ..job import Format, FrameRange, GenerationJob, Matte
+from ..media.colour import ModelSpace, convert, from_model_space, to_model_space
 from ..media.geometry import (
     Fit,
     Region,
-    feather,
     from_model,
     make_fit,
     mask_bbox,
     mask_to_model,
     paste,
-    premultiply,
     region_of_interest,
     to_model,
+)
+from ..media.matte import (
+    MatteSettings,
+    difference_alpha,
+    difference_matte,
+    key,
+    mask_alpha,
+    with_alpha,
 )
 from ..media.plates import PlateInfo, PlateSequence, open_mask, open_plate, require_same_format
 from ..media.resize import resize
@@ -39,7 +47,7 @@ from ..models.catalogue import Family
 class Colour:
     config: str
     working: str
-    model: str
+    model: ModelSpace
     plate: str
 
 
@@ -52,6 +60,9 @@ class Canvas(Protocol):
     @property
     def output_format(self) -> Format: ...
 
+    @property
+    def matte(self) -> MatteSettings: ...
+
     def describe(self) -> dict[str, object]: ...
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
@@ -61,19 +72,20 @@ class Canvas(Protocol):
 
 @dataclass(frozen=True)
 class FreeCanvas:
-    """Text-to-video without a plate: the whole frame, opaque."""
+    """Text-to-video without a plate: the whole frame, keyed by the job's matte."""
 
     generated_size: Format
     output_format: Format
     colour: Colour
+    matte: MatteSettings
 
     def describe(self) -> dict[str, object]:
-        return {"kind": "frame"}
+        return {"kind": "frame", "alpha": self.matte.method}
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
         rgb = from_model_space(pixels, self.colour.config, self.colour.model, self.colour.working)
         rgb = resize(rgb, self.output_format.width, self.output_format.height)
-        return np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=2)
+        return key(rgb, self.matte)
 
 
 @dataclass(frozen=True)
@@ -84,9 +96,11 @@ class PlateCanvas:
     mask: PlateSequence | None
     info: PlateInfo
     fit: Fit
-    feather_px: float
-    alpha_from_mask: bool
+    matte: MatteSettings
     colour: Colour
+    keeps_plate: bool
+    data: tuple[slice, slice] | None
+    """The part of the region (rows, columns) inside the plate's data window (None: the whole region)."""
 
     @property
     def generated_size(self) -> Format:
@@ -111,8 +125,8 @@ class PlateCanvas:
             "pixel_aspect": self.info.pixel_aspect,
             "region": {"x": r.x, "y": r.y, "width": r.width, "height": r.height},
             "window": {"x": w.x, "y": w.y, "width": w.width, "height": w.height},
-            "feather": self.feather_px,
-            "alpha": "feathered mask" if self.alpha_from_mask else "region",
+            "feather": self.matte.feather,
+            "alpha": "plate" if self.keeps_plate else self.matte.method,
         }
 
     def model_frame(self, frame: int) -> np.ndarray:
@@ -136,13 +150,52 @@ class PlateCanvas:
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
         region = self.fit.region
+        if self.keeps_plate:
+            return paste(self.info.format, region, self._data_only(self._plate_element(frame)))
         display = from_model(np.clip(pixels, 0.0, 1.0), self.fit)
         rgb = from_model_space(display, self.colour.config, self.colour.model, self.colour.working)
-        if self.alpha_from_mask and self.mask is not None:
-            alpha = region.crop(feather(self.mask.read(frame), self.feather_px))
+        method = self.matte.method
+        if method == Matte.MASK.value and self.mask is not None:
+            alpha = region.crop(mask_alpha(self.mask.read(frame), self.matte))
+            rgba = with_alpha(rgb * alpha[:, :, None], alpha)
+        elif method == Matte.DIFFERENCE.value:
+            seen = difference_alpha(
+                np.clip(pixels, 0.0, 1.0), self.model_frame(frame), self.matte.gain
+            )
+            rgba = difference_matte(rgb, np.clip(from_model(seen, self.fit), 0.0, 1.0), self.matte)
         else:
-            alpha = np.ones((region.height, region.width), np.float32)
-        return paste(self.info.format, region, premultiply(rgb, alpha))
+            rgba = key(rgb, self.matte)
+        return paste(self.info.format, region, self._data_only(rgba))
+
+    def _plate_element(self, frame: int) -> np.ndarray:
+        """The plate's own pixels over the region, opaque: merged over the plate, the plate."""
+        rgb = self.fit.region.crop(self.plate.read(frame))[:, :, :3]
+        if self.colour.plate != self.colour.working:
+            rgb = convert(rgb, self.colour.config, self.colour.plate, self.colour.working)
+        return np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=2)
+
+    def _data_only(self, rgba: np.ndarray) -> np.ndarray:
+        """Alpha and colour 0 where the plate has no data (outside its data window)."""
+        if self.data is None:
+            return rgba
+        kept = np.zeros_like(rgba)
+        kept[self.data] = rgba[self.data]
+        return kept
+
+
+def matte_settings(job: GenerationJob, default_feather: float = 0.0) -> MatteSettings:
+    """The job's matte with its controls (defaults filled in)."""
+    method = job.matte_method
+    feather_px = job.feather
+    if feather_px is None:
+        feather_px = default_feather if method is Matte.MASK else 0.0
+    return MatteSettings(
+        method.value,
+        gain=job.matte_gain if job.matte_gain is not None else 1.0,
+        gamma=job.matte_gamma if job.matte_gamma is not None else 1.0,
+        choke=job.matte_choke or 0.0,
+        feather=feather_px,
+    )
 
 
 def free_canvas(job: GenerationJob, family: Family, colour: Colour) -> FreeCanvas:
@@ -153,7 +206,7 @@ def free_canvas(job: GenerationJob, family: Family, colour: Colour) -> FreeCanva
             job.model_size.width * job.model_size.height / (output.width * output.height)
         ) ** 0.5
         wanted = Format(max(1, round(output.width * scale)), max(1, round(output.height * scale)))
-    return FreeCanvas(family.legal_size(wanted), output, colour)
+    return FreeCanvas(family.legal_size(wanted), output, colour, matte_settings(job))
 
 
 def plate_frames(job: GenerationJob) -> FrameRange:
@@ -206,16 +259,29 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
         max_pixels=budget.width * budget.height,
         pixel_aspect=info.pixel_aspect,
     )
-    feather_px = job.feather if job.feather is not None else max(1.0, info.format.width / 200)
+    strength = job.strength if job.strength is not None else job.mode.rule.default_strength
     return PlateCanvas(
         plate=plate,
         mask=mask,
         info=info,
         fit=fit,
-        feather_px=feather_px,
-        alpha_from_mask=job.mode.rule.mask_is_alpha,
+        matte=matte_settings(job, max(1.0, info.format.width / 200)),
         colour=colour,
+        keeps_plate=job.mode.rule.plate_frames and strength == 0.0,
+        data=_data_part(info, region),
     )
+
+
+def _data_part(info: PlateInfo, region: Region) -> tuple[slice, slice] | None:
+    """The part of `region` (region rows, columns) the plate's data window covers."""
+    window = info.data_window
+    x0 = max(window.x - info.display_origin[0] - region.x, 0)
+    y0 = max(window.y - info.display_origin[1] - region.y, 0)
+    x1 = min(window.x + window.width - info.display_origin[0] - region.x, region.width)
+    y1 = min(window.y + window.height - info.display_origin[1] - region.y, region.height)
+    if (x0, y0, x1, y1) == (0, 0, region.width, region.height):
+        return None
+    return slice(y0, max(y0, y1)), slice(x0, max(x0, x1))
 
 
 def _given_region(box: tuple[int, int, int, int], frame: Format) -> Region:

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import Cancelled, GenvfxError, InvalidField, RuntimeFailure
 from ..events import CancelToken, Done, EventSink, Progress, Stage, ignore
 from ..job import GenerationJob
+from ..media.colour import View
 from ..take.folder import Take, reserve_take
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
@@ -49,6 +50,7 @@ def generate(
     cache = cache or PipelineCache()
     on_event(Stage("resolve", f"resolving {job.model}"))
     prepared = prepare(job)
+    _warn_view(prepared, on_event)
     on_event(Stage("hash", f"hashing weights of {prepared.model.path}"))
     weights = prepared.model.weights_hash()
     if cancel.cancelled:
@@ -71,6 +73,19 @@ def generate(
     except Exception as exc:
         record.mark_ended("failed", repr(exc))
         raise RuntimeFailure(f"generation failed: {exc}") from exc
+
+
+def _warn_view(prepared: Prepared, on_event: EventSink) -> None:
+    """A view that gives nothing back above 1.0 cannot make highlights: say so."""
+    returns = prepared.returns()
+    if isinstance(prepared.model_space, View) and not returns.invertible:
+        on_event(
+            Stage(
+                "colour",
+                f"warning: the view {prepared.model_space} is not invertible above 1.0 "
+                f"(it gives back {returns.low}-{returns.high}); generated highlights clip",
+            )
+        )
 
 
 def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]:

@@ -34,7 +34,7 @@ def window_inputs(
     if rule.start_frame and image is None and previous is None:
         image = last
     return WindowInputs(
-        prompt=job.prompt,
+        prompt=job.effective_prompt,
         negative_prompt=job.negative_prompt,
         frames=window.generated,
         width=plan.generated_size.width,

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..job import FrameRange, GenerationJob
-from ..media.colour import check_space, config_name
+from ..media.colour import (
+    ModelSpace,
+    ReturnRange,
+    View,
+    check_model_space,
+    check_space,
+    config_name,
+    return_range,
+)
 from ..models.devices import DeviceChoice, choose_device
 from ..models.resolve import ModelSource, resolve_model
 from ..take.folder import Take
@@ -32,7 +40,7 @@ class Prepared:
     device: DeviceChoice
     ocio_config: str
     working_space: str
-    model_space: str
+    model_space: ModelSpace
     canvas: Canvas
 
     def windows(self, chunks: list[FrameRange] | None = None) -> list[WindowRecord]:
@@ -56,6 +64,17 @@ class Prepared:
                     )
                 )
         return found
+
+    def returns(self) -> ReturnRange:
+        """The scene-linear values the model space gives back (recorded; warned when narrow)."""
+        return return_range(self.ocio_config, self.working_space, self.model_space)
+
+    def matte_settings(self) -> dict[str, object]:
+        canvas = self.canvas
+        settings = canvas.matte.to_dict()
+        if isinstance(canvas, PlateCanvas) and canvas.keeps_plate:
+            settings["method"] = "plate"
+        return settings
 
     def new_record(
         self,
@@ -108,8 +127,15 @@ class Prepared:
             placement=self.canvas.describe(),
             colour={
                 "ocio_config": self.ocio_config,
-                "model_space": self.model_space,
+                "model_space": str(self.model_space),
+                "model_view": isinstance(self.model_space, View),
                 "working_space": self.working_space,
+                "returns": self.returns().to_dict(),
+            },
+            matte={
+                **self.matte_settings(),
+                "background_prompt": job.background_instruction,
+                "effective_prompt": job.effective_prompt,
             },
         )
 
@@ -120,7 +146,7 @@ def prepare(job: GenerationJob) -> Prepared:
     model.family.pipeline_for(job.mode, model.index_class)
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")
-    model_space = check_space(config, job.model_space, "model_space")
+    model_space = check_model_space(config, job.model_space)
     plate_space = working
     if job.plate_space is not None:
         plate_space = check_space(config, job.plate_space, "plate_space")

@@ -75,6 +75,7 @@ class TakeRecord:
     generated: dict[str, Any] = field(default_factory=dict)
     placement: dict[str, Any] = field(default_factory=dict)
     colour: dict[str, Any] = field(default_factory=dict)
+    matte: dict[str, Any] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)
     finished: str | None = None
     message: str | None = None
@@ -128,6 +129,10 @@ class TakeRecord:
             "job_hash": self.job_hash,
             "take": f"{self.name}/{self.version}",
             "working_space": str(self.colour.get("working_space", "")),
+            "model_space": str(self.colour.get("model_space", "")),
+            "matte": str(self.matte.get("method", "none")),
+            "effective_prompt": str(self.matte.get("effective_prompt", job.get("prompt", ""))),
+            "background_prompt": str(self.matte.get("background_prompt", "")),
             "job": json.dumps(job, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
             "frame": frame,
             "frame_index": frame - self.first,
@@ -155,6 +160,7 @@ class TakeRecord:
             "generated": {**self.generated, "windows": [w.to_dict() for w in self.windows]},
             "placement": self.placement,
             "colour": self.colour,
+            "matte": self.matte,
             "inference_seconds": self.inference_seconds,
             "frames": self.frames,
         }
@@ -265,6 +271,7 @@ class TakeRecord:
             generated={k: v for k, v in generated.items() if k != "windows"},
             placement=_mapping(data.get("placement")),
             colour=_mapping(data.get("colour")),
+            matte=_mapping(data.get("matte")),
             frames=[f for f in data.get("frames") or [] if isinstance(f, dict)],
             finished=data.get("finished") if isinstance(data.get("finished"), str) else None,
             message=data.get("message") if isinstance(data.get("message"), str) else None,

@@ -49,6 +49,7 @@ VALUE_KNOBS = (
     "steps",
     "guidance",
     "strength",
+    "matte",
     "output_root",
     "region",
     "condition_frame",

@@ -11,6 +11,8 @@ from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 MODES = ("t2v", "i2v", "v2v", "inpaint")
 NEEDS_PLATE = ("i2v", "v2v", "inpaint")
+MATTES = ("auto", "none", "black", "green", "blue", "mask", "difference")
+"""The matte pulldown; `auto` leaves the job's matte to the engine's default for the mode."""
 MAX_SEED = 2**31 - 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
 DEFAULT_FOLDER = "genvfx"
@@ -178,4 +180,13 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
     for knob in MEMORY_LEVERS:
         if values.get(knob):
             job[knob] = True
+    matte = str(values.get("matte", "auto"))
+    if matte not in MATTES:
+        raise SettingsError("matte", "{!r} is not one of {}".format(matte, ", ".join(MATTES)))
+    if matte == "mask" and not context.has_mask:
+        raise SettingsError("matte", "connect a mask for matte mask")
+    if matte == "difference" and mode not in ("v2v", "inpaint"):
+        raise SettingsError("matte", "difference needs mode v2v or inpaint")
+    if matte != "auto":
+        job["matte"] = matte
     return job
