@@ -14,6 +14,7 @@ reader must know about. Manifests written before the schema was numbered read as
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from typing import Any
 
 from ..errors import InvalidField, RuntimeFailure
 from ..job import MAX_SEED, FrameRange
+from ..job.job import HASH_EXCLUDES
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
 from .folder import MANIFEST, Take
 
@@ -106,6 +108,20 @@ class TakeRecord:
         ends = {w.last for w in self.windows}
         return frames.first in starts and frames.last in ends
 
+    def first_difference(self, job: Mapping[str, Any]) -> str | None:
+        """The first field in which `job` (a job dict) is not this take's job, or None.
+
+        The frame range (a chunk's own) and where takes are written are not compared.
+        Said as `field (the take's X, this job's Y)` for a refusal message.
+        """
+        ignored = {"frames", *HASH_EXCLUDES}
+        for key in sorted(set(self.job) | set(job)):
+            if key in ignored:
+                continue
+            if self.job.get(key) != job.get(key):
+                return f"{key} (the take's {self.job.get(key)!r}, this job's {job.get(key)!r})"
+        return None
+
     def provenance(self, frame: int) -> dict[str, AttributeValue]:
         """The `genvfx/` header attributes of one frame of this take."""
         job = self.job
@@ -179,7 +195,7 @@ class TakeRecord:
             shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
             raise RuntimeFailure(f"take {self.folder} is missing {len(missing)} frame(s): {shown}")
         self.frames = [
-            {"frame": frame, "file": path.name, "index": frame - self.first}
+            {"frame": frame, "file": path.name, "index": frame - self.first, **fingerprint(path)}
             for frame, path in paths
         ]
         self.status, self.message, self.finished = "complete", None, now()
@@ -282,6 +298,15 @@ def take_of(folder: Path) -> Take:
     if match is None:
         raise InvalidField("take", str(folder), "a take folder <root>/<name>/vNNN")
     return Take(folder.parent.parent, folder.parent.name, int(match.group(1)))
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """A frame file's `size` in bytes and `sha256`, recorded when the take is complete."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
 def now() -> str:
