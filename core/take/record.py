@@ -260,9 +260,12 @@ class TakeRecord:
             status = "complete" if data.get("complete") is True else "failed"
         if status == "complete" and data.get("complete") is not True:
             status = "failed"
-        windows = _windows(generated.get("windows"), int(job.get("seed", 0) or 0))
+        seed = job.get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+            raise fail("the job's seed, a whole number")
+        windows = _windows(generated.get("windows"), seed)
         if not windows:
-            windows = [WindowRecord(first, last, last - first + 1, 0, int(job.get("seed", 0)))]
+            windows = [WindowRecord(first, last, last - first + 1, 0, seed)]
         return cls(
             folder=folder,
             status=str(status),
@@ -333,7 +336,9 @@ def _windows(value: Any, seed: int) -> list[WindowRecord]:
             continue
         try:
             first, last = int(item["first"]), int(item["last"])
-        except (KeyError, TypeError, ValueError):
+            generated = int(item.get("generated", last - first + 1))
+            overlap = int(item.get("overlap", 0))
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
         window_seed_value = item.get("seed")
         if not isinstance(window_seed_value, int):
@@ -342,8 +347,8 @@ def _windows(value: Any, seed: int) -> list[WindowRecord]:
             WindowRecord(
                 first,
                 last,
-                int(item.get("generated", last - first + 1)),
-                int(item.get("overlap", 0)),
+                generated,
+                overlap,
                 window_seed_value,
             )
         )
