@@ -11,12 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import genvfx_command
+from conftest import genvfx_command, tiny_take
 
-from genvfx.cli.main import main
 from genvfx.media.exr import read_attributes, read_pixels, write_exr
 
-TINY = ["--model", "builtin:tiny-ltx", "--format", "64x64", "--steps", "2", "--seed", "5"]
 HOSTILE = '<script>alert(1)</script> [exec rm] "}{'
 HEADER = (
     "#! /usr/local/Nuke15.0v4/libnuke-15.0.4.so -nx\nversion 15.0 v4\n"
@@ -43,21 +41,7 @@ def read_node(name: str, file: Path, take: Path | None = None) -> str:
 @pytest.fixture(scope="module")
 def takes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("audit")
-    code = main(
-        [
-            "generate",
-            "--prompt",
-            HOSTILE,
-            "--frames",
-            "1001-1003",
-            "--out",
-            str(base / "takes"),
-            "--name",
-            "dust",
-            *TINY,
-        ]
-    )
-    assert code == 0
+    tiny_take(base / "takes", "dust", HOSTILE)
     return {"base": base, "take": base / "takes" / "dust" / "v001"}
 
 

@@ -8,12 +8,11 @@ import subprocess
 from typing import Any
 
 import pytest
-from conftest import genvfx_command
+from conftest import genvfx_command, tiny_take
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from nk_helpers import check_insertion
 
-from genvfx.cli.main import main
 from genvfx.errors import InvalidField
 from genvfx.scripts.colour import ScriptColour
 from genvfx.scripts.insert import colour_knobs, insert_take, load_take
@@ -58,27 +57,7 @@ MUTABLE = {
 @pytest.fixture(scope="module")
 def take(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("hostile")
-    code = main(
-        [
-            "generate",
-            "--prompt",
-            "dust",
-            "--model",
-            "builtin:tiny-ltx",
-            "--format",
-            "64x64",
-            "--steps",
-            "1",
-            "--frames",
-            "1001-1001",
-            "--out",
-            str(base / "takes"),
-            "--name",
-            "fx",
-        ]
-    )
-    assert code == 0
-    folder = base / "takes" / "fx" / "v001"
+    folder = tiny_take(base / "takes", "fx", "dust", frames="1001-1001", steps=1)
     script = base / "comp.nk"
     script.write_text(SCRIPT)
     manifest = json.loads((folder / "manifest.json").read_text())
