@@ -89,6 +89,14 @@ def test_a_read_whose_take_was_deleted_fails_the_check(takes: dict[str, Path]) -
     assert found["node"] == "Dust" and found["take_status"] == "gone"
     assert any("gone" in p for p in found["problems"])
 
+    # A GenerateElement showing that take reports it gone too.
+    node = takes["base"] / "node.nk"
+    node.write_text(
+        HEADER + f'GenerateElement {{\n take_file "{gone}/dust_v001.####.exr"\n name Gen\n}}\n'
+    )
+    [shown] = json.loads(run_cli("audit", str(node), "--json").stdout)["generated"]
+    assert shown["kind"] == "node" and shown["take_status"] == "gone"
+
     # The same Read with its file a TCL expression is still caught by its genvfx tab.
     tcl = takes["base"] / "tcl.nk"
     tcl.write_text(HEADER + read_node("Dust", Path("[value root.name]"), take=gone))
