@@ -86,10 +86,10 @@ def reserve(job: GenerationJob, chunk: int) -> tuple[Take, int | None]:
 
 
 def gpu_memory_mib(job: GenerationJob, model_folder: Path) -> int | None:
-    """The GPU memory a worker needs for this job: None on the CPU.
+    """The GPU memory (MiB) a worker needs for this job: None on the CPU.
 
-    A floor, not a promise: the model's weight files at the job's dtype (bfloat16 unless
-    it says float32), or a quarter of that with --cpu-offload, plus 2 GiB for activations.
+    A floor, not a promise: the size of the model's weight files (doubled for float32, a
+    quarter of it with --cpu-offload) plus 2 GiB for activations.
     """
     if job.device == "cpu" or (job.device or "").startswith("mps"):
         return None
