@@ -144,3 +144,19 @@ def test_insert_refuses_a_manifest_whose_name_adds_lines(take: dict[str, Any]) -
         (take["folder"] / "manifest.json").write_text(json.dumps(take["manifest"]))
     assert ran.returncode == 2 and "take.name" in ran.stderr and "Traceback" not in ran.stderr
     assert take["script"].read_bytes() == before and not out.exists()
+
+
+def test_the_node_never_takes_its_read_file_from_the_manifest(take: dict[str, Any]) -> None:
+    from genvfx_nuke import takes
+
+    folder = take["folder"]
+    root = str(folder.parent.parent)
+    (listed,) = takes.list_takes(root, "fx")
+    assert listed.pattern == str(folder / "fx_v001.####.exr")
+    for hostile in ("/x/[python {__import__('os').system('touch /tmp/x')}]", "/x/y.####.exr"):
+        manifest = {**take["manifest"], "pattern": hostile}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        try:
+            assert takes.list_takes(root, "fx") == []
+        finally:
+            (folder / "manifest.json").write_text(json.dumps(take["manifest"]))
