@@ -16,9 +16,10 @@ genvfx tab cannot be checked without Nuke; they are listed as such.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,13 @@ def audit_script(script_path: Path, gizmo_path: list[Path] | None = None) -> Aud
     generated: list[Generated] = []
     unresolved: list[str] = []
     reads = 0
+    check = functools.cache(check_take)  # many Reads of one take hash its frames once
     for node in script.nodes():
         if node.cls == "Read":
             reads += 1
-            found = _audit_read(node, path, unresolved)
+            found = _audit_read(node, path, unresolved, check)
         elif is_generate_node(node) or gizmos.holds_generate(node.cls):
-            found = _audit_generate_node(node, path)
+            found = _audit_generate_node(node, path, check)
         else:
             found = None
         if found is not None:
@@ -192,7 +194,9 @@ def _resolved(text: str, script_path: Path) -> str:
     return os.path.normpath(path)
 
 
-def _audit_read(node: Node, script_path: Path, unresolved: list[str]) -> Generated | None:
+def _audit_read(
+    node: Node, script_path: Path, unresolved: list[str], check_take: Callable[[str], TakeState]
+) -> Generated | None:
     text = node.knob("file") or ""
     tab_take = node.knob("genvfx_take")
     pattern = None
@@ -267,7 +271,9 @@ def _audit_read(node: Node, script_path: Path, unresolved: list[str]) -> Generat
     )
 
 
-def _audit_generate_node(node: Node, script_path: Path) -> Generated:
+def _audit_generate_node(
+    node: Node, script_path: Path, check_take: Callable[[str], TakeState]
+) -> Generated:
     """A GenerateElement (or a gizmo holding one): what it would make, and the take it shows."""
     take_file = node.knob("take_file") or ""
     folder = None
