@@ -15,6 +15,7 @@ import pytest
 import yaml
 from conftest import REPO, genvfx_command
 
+from genvfx.cli.main import main
 from genvfx.errors import InvalidField
 from genvfx.job import GenerationJob
 from genvfx.job.pathmap import PathMapping
@@ -97,7 +98,9 @@ def farm_take(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"base": base, "submit": submit, "take": submit / "takes" / "smoke" / "v001"}
 
 
-def test_readme_farm_commands_make_the_take_a_local_run_makes(farm_take: dict[str, Path]) -> None:
+def test_readme_farm_commands_make_the_take_a_local_run_makes(
+    farm_take: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     submit, take = farm_take["submit"], farm_take["take"]
     bundle = farm_take["base"] / "elsewhere" / "bundle"
     assert sorted(p.name for p in bundle.iterdir()) == [
@@ -120,8 +123,8 @@ def test_readme_farm_commands_make_the_take_a_local_run_makes(farm_take: dict[st
     assert manifest["job"]["plate"] == str(submit / "plates" / "p.####.exr")
     assert all(len(f["sha256"]) == 64 and f["size"] > 0 for f in manifest["frames"])
 
-    local = run_cli("generate", "--job", "shot.json", cwd=submit)
-    assert local.returncode == 0, local.stderr
+    monkeypatch.chdir(submit)
+    assert main(["generate", "--job", "shot.json"]) == 0
     replay = submit / "takes" / "smoke" / "v002"
     assert json.loads((replay / "manifest.json").read_text())["job_hash"] == manifest["job_hash"]
     for frame in (1001, 1002, 1003):
@@ -182,7 +185,9 @@ def test_farm_complete_unmarks_a_take_whose_frame_was_deleted(farm_take: dict[st
     assert json.loads((copy / "manifest.json").read_text())["complete"] is False
 
 
-def test_a_task_maps_the_submitting_machines_paths(farm_take: dict[str, Path]) -> None:
+def test_a_task_maps_the_submitting_machines_paths(
+    farm_take: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     """A worker that mounts the shot elsewhere: the take and the plate are found by the rules."""
     base = farm_take["base"]
     source = farm_take["submit"]
@@ -203,29 +208,12 @@ def test_a_task_maps_the_submitting_machines_paths(farm_take: dict[str, Path]) -
     rules.write_text(json.dumps({"version": "pathmapping-1.0", "path_mapping_rules": [rule]}))
     as_submitted = source / "takes" / "smoke" / "v001"
     common = ["--path-mapping-rules", str(rules)]
-    unmapped = run_cli(
-        "generate",
-        "--job",
-        str(take / "job.json"),
-        "--frames",
-        "1001-1003",
-        "--take-dir",
-        str(take),
-    )
-    assert unmapped.returncode == 2 and "plate" in unmapped.stderr
-    ran = run_cli(
-        "generate",
-        "--job",
-        str(as_submitted / "job.json"),
-        "--frames",
-        "1001-1003",
-        "--take-dir",
-        str(as_submitted),
-        *common,
-    )
-    assert ran.returncode == 0, ran.stderr
-    done = run_cli("farm-complete", str(as_submitted), *common)
-    assert done.returncode == 0, done.stderr
+    chunk = ["--frames", "1001-1003"]
+    unmapped = main(["generate", "--job", str(take / "job.json"), *chunk, "--take-dir", str(take)])
+    assert unmapped == 2 and "plate" in capsys.readouterr().err
+    submitted = ["--job", str(as_submitted / "job.json"), "--take-dir", str(as_submitted)]
+    assert main(["generate", *submitted, *chunk, *common]) == 0
+    assert main(["farm-complete", str(as_submitted), *common]) == 0
     manifest = json.loads((take / "manifest.json").read_text())
     assert manifest["complete"] is True
     assert manifest["job"]["plate"] == str(source / "plates" / "p.####.exr")
