@@ -311,3 +311,13 @@ def test_every_path_of_a_job_is_recorded_absolute(tmp_path: Path) -> None:
     )
     job = json.loads(flags.stdout)
     assert job["plate"] == str(tmp_path / "q.####.exr") and job["ocio_config"] == "ocio://default"
+
+
+def test_a_refused_farm_job_leaves_no_bundle_folder(tmp_path: Path) -> None:
+    job = {"prompt": "x", "model": "no-such-model", "frames": "1-3", "output_root": "takes"}
+    (tmp_path / "shot.json").write_text(json.dumps(job))
+    refused = run_cli(
+        "farm", "shot.json", "--chunk", "2", "--out", "deep/bundle/template.yaml", cwd=tmp_path
+    )
+    assert refused.returncode == 2 and "model" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.json"]

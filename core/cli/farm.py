@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..farm.template import (
         check_template_inputs,
         make_bundle_folder,
+        remove_empty,
         template,
         validate,
         write_bundle,
@@ -69,8 +70,12 @@ def run(args: argparse.Namespace) -> int:
     job = build_job(args)
     genvfx = args.genvfx or default_command()
     check_template_inputs(job, args.chunk, genvfx)
-    make_bundle_folder(args.template_out)
-    take, gpu_memory = reserve(job, args.chunk)
+    created = make_bundle_folder(args.template_out)
+    try:
+        take, gpu_memory = reserve(job, args.chunk)
+    except BaseException:
+        remove_empty(created)
+        raise
     job = GenerationJob.from_json((take.folder / JOB_FILE).read_text(encoding="utf-8"))
     document = template(job, take, args.chunk, genvfx, gpu_memory)
     validate(document)

@@ -132,17 +132,32 @@ def bundle_files(out: Path) -> list[Path]:
     return [Path(out), folder / PARAMETER_VALUES, folder / ASSET_REFERENCES]
 
 
-def make_bundle_folder(out: Path) -> None:
-    """Refuse a bundle whose files exist, then make its folder (before a take is reserved)."""
+def make_bundle_folder(out: Path) -> list[Path]:
+    """Refuse a bundle whose files exist, then make its folder (before a take is reserved).
+
+    Returns the folders it created, deepest first, for `remove_empty` after a refusal.
+    """
     for path in bundle_files(out):
         if path.exists():
             raise InvalidField("out", str(path), "a bundle file that does not exist yet")
+    folder = Path(out).absolute().parent
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidField(
             "out", str(out), f"a path whose folder can be made ({exc.strerror})"
         ) from None
+    return created
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders `make_bundle_folder` made that are still empty (deepest first)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def write_bundle(document: dict[str, Any], out: Path, job: GenerationJob, take: Take) -> None:
