@@ -123,8 +123,11 @@ def test_incomplete_and_changed_takes_are_reported(takes: dict[str, Path]) -> No
         + read_node("Changed", changed / "dust_v001.####.exr", take=changed)
         + read_node("Fine", takes["take"] / "dust_v001.####.exr", take=takes["take"])
     )
+    relative = "[file dirname [value root.name]]/" + str(changed.relative_to(takes["base"]))
+    script.write_text(script.read_text() + read_node("Relative", Path(relative) / "x.####.exr"))
     report = json.loads(run_cli("audit", str(script), "--json").stdout)
     states = {g["node"]: (g["take_status"], g["problems"]) for g in report["generated"]}
+    assert states["Relative"][0] == "changed" and report["unresolved"] == []
     assert states["Queued"][0] == "incomplete"
     assert states["Changed"] == ("changed", ["frame 1002 changed after the take was made"])
     assert states["Fine"] == ("complete", [])

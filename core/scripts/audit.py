@@ -187,6 +187,18 @@ class _GizmoFinder:
         return False
 
 
+SCRIPT_FOLDER_TCL = ("[file dirname [value root.name]]", "[file dirname [knob root.name]]")
+"""The one TCL expression audit evaluates: the script's own folder, common in Read paths."""
+
+
+def without_script_folder_tcl(text: str, script_path: Path) -> str:
+    """`text` with a leading script-folder expression replaced by the script's folder."""
+    for expression in SCRIPT_FOLDER_TCL:
+        if text.startswith(expression):
+            return str(script_path.absolute().parent) + text[len(expression) :]
+    return text
+
+
 def _resolved(text: str, script_path: Path) -> str:
     path = Path(text).expanduser()
     if not path.is_absolute():
@@ -197,7 +209,7 @@ def _resolved(text: str, script_path: Path) -> str:
 def _audit_read(
     node: Node, script_path: Path, unresolved: list[str], check_take: Callable[[str], TakeState]
 ) -> Generated | None:
-    text = node.knob("file") or ""
+    text = without_script_folder_tcl(node.knob("file") or "", script_path)
     tab_take = node.knob("genvfx_take")
     pattern = None
     if text and not TCL_ACTIVE.search(text):
