@@ -321,3 +321,16 @@ def test_a_refused_farm_job_leaves_no_bundle_folder(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2 and "model" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.json"]
+
+
+def test_the_gpu_request_follows_the_job(tmp_path: Path) -> None:
+    from genvfx.farm.tasks import gpu_memory_mib
+
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "unet" / "w.safetensors").write_bytes(b"\0" * (8 << 20))
+    base = {"prompt": "x", "model": "m", "frames": "1-2", "output_root": "/t", "name": "n"}
+    job = GenerationJob.from_dict(base)
+    assert gpu_memory_mib(job, tmp_path) == 8 + 2048
+    assert gpu_memory_mib(job.replace(dtype="float32"), tmp_path) == 16 + 2048
+    assert gpu_memory_mib(job.replace(cpu_offload=True), tmp_path) == 2 + 2048
+    assert gpu_memory_mib(job.replace(device="cpu"), tmp_path) is None
