@@ -75,3 +75,15 @@ def shared_dir() -> Path:
             f"shared corpus not found at {SHARED} (only present beside the project checkout)"
         )
     return SHARED
+
+
+def tiny_take(out: Path, name: str, prompt: str, frames: str = "1001-1003", steps: int = 2) -> Path:
+    """A real take of the built-in tiny LTX model, 64x64, made in-process; its folder."""
+    from genvfx.cli.main import main
+
+    model = ["--model", "builtin:tiny-ltx", "--format", "64x64", "--seed", "5"]
+    where = ["--out", str(out), "--name", name]
+    what = ["--steps", str(steps), "--prompt", prompt, "--frames", frames]
+    code = main(["generate", *model, *what, *where])
+    assert code == 0
+    return out / name / "v001"

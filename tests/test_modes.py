@@ -456,7 +456,7 @@ def test_a_farm_take_pins_the_shot_wide_region_for_every_window(shot: Path, tmp_
         mask=str(shot / "matte_%04d.exr"),
     )
     expected = prepare(job).canvas.describe()["region"]
-    take = farm.reserve(job, chunk=3)
+    take, _ = farm.reserve(job, chunk=3)
     pinned = GenerationJob.from_json((take.folder / farm.JOB_FILE).read_text())
     assert pinned.region == (expected["x"], expected["y"], expected["width"], expected["height"])
     window = pinned.replace(frames=f"{FIRST}-{FIRST + 2}")

@@ -14,15 +14,22 @@ FOUND_EXIT = 3
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "audit",
-        help="list generated elements a script reads",
-        description="List every Read in the script (inside groups too) whose frames carry "
-        "genvfx provenance: node, path, frame range, model, weights hash, prompt, seed, "
-        "take, and whether all frames exist.",
+        help="list generated elements a script holds",
+        description="List every generated element of the script, in script order: "
+        "GenerateElement nodes (inside groups and gizmos too), Reads whose frames carry "
+        "genvfx provenance, and Reads of genvfx takes, with the take's state (complete, "
+        "incomplete, gone, unreachable, frames changed since it was made).",
         epilog=f"Exit codes: 0 checked, {FOUND_EXIT} generated elements found with "
         "--fail-if-any, 2 invalid input, 1 failure.",
     )
     parser.add_argument("script", type=Path, metavar="SCRIPT.nk")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="REPORT.html",
+        help="also write a self-contained review page with thumbnails",
+    )
     parser.add_argument(
         "--fail-if-any",
         action="store_true",
@@ -35,21 +42,28 @@ def run(args: argparse.Namespace) -> int:
     from ..scripts.audit import audit_script
 
     audit = audit_script(args.script)
+    if args.html is not None:
+        from ..scripts.review import write_review
+
+        write_review(audit, args.html)
     if args.json:
         print(json.dumps(audit.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(
             f"{audit.script}: {len(audit.generated)} generated element(s) "
-            f"in {audit.reads_checked} Read(s)"
+            f"in {audit.reads_checked} Read(s) and the script's nodes"
         )
         for g in audit.generated:
-            state = "all frames" if g.all_frames_exist else "MISSING FRAMES"
+            frames = f" {g.first}-{g.last}" if g.first is not None else ""
+            counted = f" ({g.frames_found}/{g.frames_expected} found)" if g.frames_expected else ""
             print(
-                f"  {g.node}: {g.path} {g.first}-{g.last} ({g.frames_found}/"
-                f"{g.frames_expected} found, {state})\n"
-                f"    take {g.take}  model {g.model}  weights {g.weights_hash[:16]}  "
-                f"seed {g.seed}\n    prompt {g.prompt!r}"
+                f"  {g.node} [{g.node_class}]: {g.path}{frames}{counted}\n"
+                f"    take {g.take or '-'} ({g.take_status})  {g.take_folder}\n"
+                f"    model {g.model}  weights {g.weights_hash[:16]}  seed {g.seed}\n"
+                f"    prompt {g.prompt!r}"
             )
+            for problem in g.problems:
+                print(f"    PROBLEM: {problem}")
         for name in audit.unresolved:
             print(f"  {name}: file holds a TCL expression; not checked")
     return FOUND_EXIT if args.fail_if_any and audit.generated else 0

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..farm.tasks import JOB_FILE
+from ..job import GenerationJob
 from .generate import add_job_flags, build_job
+from .script_flags import add_path_mapping_flag, mapped_path
 
 SCRIPT_SUFFIXES = (".nk", ".gizmo")
 
@@ -42,13 +45,21 @@ def register(sub: Any) -> None:
         "mark its manifest complete. Fails (exit 1), naming the missing frames, otherwise.",
     )
     done.add_argument("take_dir", type=Path, metavar="TAKE_DIR")
+    add_path_mapping_flag(done)
     done.set_defaults(run=run_complete)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidField
     from ..farm.tasks import default_command, reserve
-    from ..farm.template import check_template_inputs, template, validate, write_template
+    from ..farm.template import (
+        check_template_inputs,
+        make_bundle_folder,
+        remove_empty,
+        template,
+        validate,
+        write_bundle,
+    )
 
     source: Path = args.source
     if not source.is_file():
@@ -56,16 +67,19 @@ def run(args: argparse.Namespace) -> int:
     is_script = source.suffix.lower() in SCRIPT_SUFFIXES
     args.script, args.job = (source, None) if is_script else (None, source)
     args.insert = False
-    if args.template_out.exists():
-        raise InvalidField("out", str(args.template_out), "a file that does not exist yet")
     job = build_job(args)
     genvfx = args.genvfx or default_command()
-    folder = args.template_out.absolute().parent
-    check_template_inputs(job, args.chunk, genvfx, folder)
-    take = reserve(job, args.chunk)
-    document = template(job, take, args.chunk, genvfx, folder)
+    check_template_inputs(job, args.chunk, genvfx)
+    created = make_bundle_folder(args.template_out)
+    try:
+        take, gpu_memory = reserve(job, args.chunk)
+    except BaseException:
+        remove_empty(created)
+        raise
+    job = GenerationJob.from_json((take.folder / JOB_FILE).read_text(encoding="utf-8"))
+    document = template(job, take, args.chunk, genvfx, gpu_memory)
     validate(document)
-    write_template(document, args.template_out)
+    write_bundle(document, args.template_out, job, take)
     print(f"genvfx: reserved {take.folder}", file=sys.stderr)
     print(args.template_out)
     return 0
@@ -74,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
 def run_complete(args: argparse.Namespace) -> int:
     from ..farm.tasks import complete
 
-    complete(args.take_dir)
+    complete(mapped_path(args, args.take_dir))
     print(args.take_dir)
     return 0

@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from ..errors import InvalidField
 from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
-from ..job import MAX_SEED, FrameRange, GenerationJob, field_specs
+from ..job import MAX_SEED, PATH_FIELDS, FrameRange, GenerationJob, field_specs
+from ..job.fields import resolve_relative
 from . import script_flags
 
 
@@ -64,9 +65,14 @@ def register(sub: Any) -> None:
 
 
 def build_job(args: argparse.Namespace) -> GenerationJob:
-    """The job from --job (if any) with every given flag laid over it, validated."""
+    """The job from --job (if any) with every given flag laid over it, validated.
+
+    Every path ends up absolute: a job file's relative paths are relative to the file's
+    folder, a script's to the script's folder, and a flag's to the current folder.
+    """
     data: dict[str, Any] = {}
     if args.job is not None:
+        args.job = script_flags.mapped_path(args, args.job)
         try:
             data = json.loads(args.job.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -77,6 +83,7 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
             raise InvalidField("job", str(args.job), f"a JSON job file ({exc})") from None
         if not isinstance(data, dict):
             raise InvalidField("job", str(args.job), "a JSON object")
+        resolve_relative(data, PATH_FIELDS, str(args.job.expanduser().absolute().parent))
     data.update(script_flags.job_fields(args, data))
     for name, field_spec in field_specs().items():
         value = getattr(args, name, None) if field_spec.flag else None
@@ -90,7 +97,6 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
         data["seed"] = secrets.randbelow(MAX_SEED + 1)
     if "ocio_config" not in data and os.environ.get("OCIO"):
         data["ocio_config"] = os.environ["OCIO"]
-    data["output_root"] = str(Path(data["output_root"]).expanduser().absolute())
     return GenerationJob.from_dict(data)
 
 
@@ -120,7 +126,13 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        done = generate(job, on_event=report, cancel=cancel, take=script_flags.take(args, job))
+        done = generate(
+            job,
+            on_event=report,
+            cancel=cancel,
+            take=script_flags.take(args, job),
+            paths=script_flags.path_mapping(args),
+        )
     except Exception as exc:
         report.failed(exc)
         raise

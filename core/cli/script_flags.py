@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InvalidField
 from ..events import Done
 from ..job import GenerationJob
+from ..job.pathmap import PathMapping
 from ..take.folder import Take
 
 
@@ -37,6 +38,28 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="write these frames into a take reserved by `genvfx farm` (its manifest is "
         "completed by `genvfx farm-complete`)",
     )
+    add_path_mapping_flag(parser)
+
+
+def add_path_mapping_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--path-mapping-rules",
+        type=Path,
+        metavar="RULES.json",
+        help="map the job's paths (and --take-dir) to where this machine sees them: an Open "
+        "Job Description path mapping rules file, e.g. {{Session.PathMappingRulesFile}}",
+    )
+
+
+def path_mapping(args: argparse.Namespace) -> PathMapping | None:
+    rules = getattr(args, "path_mapping_rules", None)
+    return None if rules is None else PathMapping.load(rules)
+
+
+def mapped_path(args: argparse.Namespace, path: Path) -> Path:
+    """`path` as this machine sees it, under the --path-mapping-rules given."""
+    paths = path_mapping(args)
+    return Path(paths.map(str(Path(path).absolute()))) if paths else path
 
 
 def job_fields(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +84,7 @@ def take(args: argparse.Namespace, job: GenerationJob) -> Take | None:
         raise InvalidField("insert", True, "nothing with --take-dir (insert the completed take)")
     from ..farm.tasks import window_take
 
-    return window_take(folder, job)
+    return window_take(mapped_path(args, folder), job)
 
 
 def after(args: argparse.Namespace, done: Done) -> None:

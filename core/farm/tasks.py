@@ -14,7 +14,7 @@ import dataclasses
 import shlex
 from pathlib import Path
 
-from ..errors import InvalidField
+from ..errors import GenvfxError, InvalidField, RuntimeFailure
 from ..job import FrameRange, GenerationJob
 from ..take.folder import Take, reserve_take
 from ..take.record import TakeRecord, take_of
@@ -58,11 +58,13 @@ def window_take(folder: Path, job: GenerationJob) -> Take:
     return take
 
 
-def reserve(job: GenerationJob, chunk: int) -> Take:
+def reserve(job: GenerationJob, chunk: int) -> tuple[Take, int | None]:
     """Check the job fully, reserve its take folder, write job.json and a queued record.
 
-    A plate job's region of interest is found once here, over the whole shot, and pinned in
-    job.json: every chunk then generates the same part of the plate.
+    A masked job's region of interest is found once here, over the whole shot, and pinned
+    in job.json: every chunk then generates the same part of the plate. (Without a mask the
+    region is the plate's frame, the same for every chunk, and the job stays as given.) Returns the take and
+    the GPU memory (MiB) a worker needs, None when the job runs on the CPU.
     """
     from ..pipeline.canvas import PlateCanvas
     from ..pipeline.prepare import prepare
@@ -72,7 +74,7 @@ def reserve(job: GenerationJob, chunk: int) -> Take:
         raise InvalidField("frames", str(job.frames), "frame numbers of one padding width")
     planned = chunks(job.frames, chunk)
     prepared = prepare(job)
-    if isinstance(prepared.canvas, PlateCanvas) and job.region is None:
+    if isinstance(prepared.canvas, PlateCanvas) and job.region is None and job.mask:
         region = prepared.canvas.fit.region
         job = job.replace(region=[region.x, region.y, region.width, region.height])
         prepared = dataclasses.replace(prepared, job=job)
@@ -80,14 +82,71 @@ def reserve(job: GenerationJob, chunk: int) -> Take:
     take = reserve_take(Path(job.output_root), job.name)
     (take.folder / JOB_FILE).write_text(job.to_json() + "\n", encoding="utf-8")
     prepared.new_record(take, weights, status="queued", chunks=planned).write()
-    return take
+    return take, gpu_memory_mib(job, prepared.model.path)
+
+
+def gpu_memory_mib(job: GenerationJob, model_folder: Path) -> int | None:
+    """The GPU memory (MiB) a worker needs for this job: None on the CPU.
+
+    A floor, not a promise: the size of the model's weight files (doubled for float32, a
+    quarter of it with --cpu-offload) plus 2 GiB for activations.
+    """
+    if job.device == "cpu" or (job.device or "").startswith("mps"):
+        return None
+    from ..models.resolve import WEIGHT_SUFFIXES
+
+    stored = sum(
+        p.stat().st_size
+        for p in Path(model_folder).rglob("*")
+        if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+    )
+    weights = stored * (2 if job.dtype == "float32" else 1)
+    if job.cpu_offload:
+        weights //= 4
+    return int(weights // (1 << 20)) + 2048
 
 
 def complete(folder: Path) -> TakeRecord:
-    """Mark the take complete when every frame of its range exists; else fail naming them."""
+    """Mark the take complete when every frame is there, whole and from this take.
+
+    Otherwise fail naming the frames; a take that said complete is marked failed, so a
+    deleted or replaced frame never leaves `"complete": true` behind.
+    """
     _, record = take_at(folder)
+    problems = frame_problems(record)
+    if problems:
+        shown = "; ".join(problems[:10]) + (" ..." if len(problems) > 10 else "")
+        message = f"take {record.folder} has {len(problems)} bad frame(s): {shown}"
+        if record.complete:
+            record.mark_ended("failed", message)
+        raise RuntimeFailure(message)
     record.mark_complete()
     return record
+
+
+def frame_problems(record: TakeRecord) -> list[str]:
+    """What is wrong with each frame of the take: missing, not whole, or from another take."""
+    from ..media.exr import ATTRIBUTE_PREFIX, read_attributes, read_pixels
+
+    take = record.take
+    problems = []
+    for frame in record.frame_range:
+        path = take.frame_path(frame, record.last)
+        if not path.is_file():
+            problems.append(f"{frame} missing")
+            continue
+        try:
+            header = read_attributes(path)
+            read_pixels(path)
+        except GenvfxError:
+            problems.append(f"{frame} not a whole EXR")
+            continue
+        stamped = header.get(ATTRIBUTE_PREFIX + "job_hash")
+        if stamped != record.job_hash:
+            problems.append(f"{frame} from another job (job_hash {stamped!r})")
+        elif header.get(ATTRIBUTE_PREFIX + "frame_index") != frame - record.first:
+            problems.append(f"{frame} stamped as another frame of the take")
+    return problems
 
 
 def default_command() -> str:

@@ -7,8 +7,8 @@ the Complete step runs `genvfx farm-complete TAKE`. The template is checked with
 
 from __future__ import annotations
 
-import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +22,61 @@ _UNSAFE_FOR_TEMPLATE = re.compile(r"['{}\n\r]")
 
 
 def template(
-    job: GenerationJob, take: Take, chunk: int, genvfx: str, template_dir: Path
+    job: GenerationJob, take: Take, chunk: int, genvfx: str, gpu_memory_mib: int | None
 ) -> dict[str, Any]:
     """An Open Job Description job template: a Generate step of chunks, then Complete.
 
-    The take folder is a PATH parameter (so a farm's path mapping applies); its default
-    is relative to the template's folder, as Open Job Description requires.
+    `TakeDir` is a PATH parameter (so a farm's storage profile or job attachments apply);
+    left empty, as `openjd run` leaves it, the tasks use the take folder this template was
+    made for. Open Job Description only allows defaults inside the template's folder, and a
+    take lives elsewhere. Each task hands the session's path mapping rules, when it has any,
+    to genvfx, which maps the take folder and the job's plate, mask and config through them.
+    `gpu_memory_mib`: the GPU memory a worker needs (None: the job runs on the CPU).
     """
-    check_template_inputs(job, chunk, genvfx, template_dir)
-    folder = os.path.relpath(take.folder, Path(template_dir).absolute())
+    check_template_inputs(job, chunk, genvfx)
     chunk_labels = [str(c) for c in chunks(job.frames, chunk)]
-    take_dir = "'{{Param.TakeDir}}'"
-    generate = (
+    prelude = (
         "set -eu\n"
-        f"{{{{Param.Genvfx}}}} generate --job {take_dir}/{JOB_FILE} "
-        f"--frames '{{{{Task.Param.Chunk}}}}' --take-dir {take_dir}\n"
+        "take='{{Param.TakeDir}}'\n"
+        f'[ -n "$take" ] || take={shlex.quote(str(take.folder))}\n'
+        "rules=()\n"
+        "if [ '{{Session.HasPathMappingRules}}' = true ]; then\n"
+        "  rules=(--path-mapping-rules '{{Session.PathMappingRulesFile}}')\n"
+        "fi\n"
     )
-    finish = f"set -eu\n{{{{Param.Genvfx}}}} farm-complete {take_dir}\n"
+    mapping = '${rules[@]+"${rules[@]}"}'
+    generate = (
+        prelude + f'{{{{Param.Genvfx}}}} generate --job "$take/{JOB_FILE}" '
+        f"--frames '{{{{Task.Param.Chunk}}}}' --take-dir \"$take\" {mapping}\n"
+    )
+    finish = prelude + f'{{{{Param.Genvfx}}}} farm-complete "$take" {mapping}\n'
+    generate_step: dict[str, Any] = {
+        "name": "Generate",
+        "parameterSpace": {
+            "taskParameterDefinitions": [{"name": "Chunk", "type": "STRING", "range": chunk_labels}]
+        },
+        "script": _bash_script(generate),
+    }
+    if gpu_memory_mib is not None:
+        generate_step["hostRequirements"] = {
+            "amounts": [
+                {"name": "amount.worker.gpu", "min": 1},
+                {"name": "amount.worker.gpu.memory", "min": gpu_memory_mib},
+            ]
+        }
     return {
         "specificationVersion": TEMPLATE_VERSION,
         "name": f"genvfx {take.name} {take.label}",
+        "description": f"genvfx generate --take-dir {take.folder}, then genvfx farm-complete",
         "parameterDefinitions": [
             {
                 "name": "TakeDir",
                 "type": "PATH",
                 "objectType": "DIRECTORY",
                 "dataFlow": "INOUT",
-                "default": folder,
-                "description": "The reserved take folder (job.json and manifest.json inside).",
+                "default": "",
+                "description": "The reserved take folder (job.json and manifest.json inside); "
+                f"empty: {take.folder}",
             },
             {
                 "name": "Genvfx",
@@ -59,15 +86,7 @@ def template(
             },
         ],
         "steps": [
-            {
-                "name": "Generate",
-                "parameterSpace": {
-                    "taskParameterDefinitions": [
-                        {"name": "Chunk", "type": "STRING", "range": chunk_labels}
-                    ]
-                },
-                "script": _bash_script(generate),
-            },
+            generate_step,
             {
                 "name": "Complete",
                 "dependencies": [{"dependsOn": "Generate"}],
@@ -77,11 +96,9 @@ def template(
     }
 
 
-def check_template_inputs(job: GenerationJob, chunk: int, genvfx: str, template_dir: Path) -> None:
+def check_template_inputs(job: GenerationJob, chunk: int, genvfx: str) -> None:
     """Everything `template` would refuse, checked before a take folder is reserved."""
     chunks(job.frames, chunk)
-    if not Path(template_dir).is_dir():
-        raise InvalidField("out", str(template_dir), "a path in an existing folder")
     takes = str(Path(job.output_root) / job.name)
     for label, value in (("output_root", takes), ("genvfx", genvfx)):
         if _UNSAFE_FOR_TEMPLATE.search(value):
@@ -105,7 +122,74 @@ def validate(document: dict[str, Any]) -> None:
         raise RuntimeFailure(f"the job template does not validate: {exc}") from None
 
 
-def write_template(document: dict[str, Any], out: Path) -> None:
+PARAMETER_VALUES = "parameter_values.yaml"
+ASSET_REFERENCES = "asset_references.yaml"
+
+
+def bundle_files(out: Path) -> list[Path]:
+    """The files of the job bundle whose template is `out`: none may exist yet."""
+    folder = Path(out).parent
+    return [Path(out), folder / PARAMETER_VALUES, folder / ASSET_REFERENCES]
+
+
+def make_bundle_folder(out: Path) -> list[Path]:
+    """Refuse a bundle whose files exist, then make its folder (before a take is reserved).
+
+    Returns the folders it created, deepest first, for `remove_empty` after a refusal.
+    """
+    for path in bundle_files(out):
+        if path.exists():
+            raise InvalidField("out", str(path), "a bundle file that does not exist yet")
+    folder = Path(out).absolute().parent
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidField(
+            "out", str(out), f"a path whose folder can be made ({exc.strerror})"
+        ) from None
+    return created
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders `make_bundle_folder` made that are still empty (deepest first)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def write_bundle(document: dict[str, Any], out: Path, job: GenerationJob, take: Take) -> None:
+    """A job bundle folder as Deadline Cloud reads it: template, parameter values, assets.
+
+    `parameter_values.yaml` names the take folder (so `deadline bundle submit` needs no
+    `-p`); `asset_references.yaml` lists the folders a task reads (plate, mask, OCIO config)
+    for job attachments. The folder is created as needed.
+    """
+    template_path, values_path, assets_path = bundle_files(out)
+    defaults = {p["name"]: p.get("default") for p in document["parameterDefinitions"]}
+    values = {
+        "parameterValues": [
+            {"name": "TakeDir", "value": str(take.folder)},
+            {"name": "Genvfx", "value": defaults["Genvfx"]},
+        ]
+    }
+    inputs = sorted({str(Path(p).parent) for p in (job.plate, job.mask) if p})
+    files = [job.ocio_config] if job.ocio_config and Path(job.ocio_config).is_file() else []
+    assets = {
+        "assetReferences": {
+            "inputs": {"filenames": files, "directories": inputs},
+            "outputs": {"directories": []},
+            "referencedPaths": [],
+        }
+    }
+    _write_yaml(document, template_path)
+    _write_yaml(values, values_path)
+    _write_yaml(assets, assets_path)
+
+
+def _write_yaml(document: dict[str, Any], out: Path) -> None:
     import yaml
 
     class Dumper(yaml.SafeDumper):

@@ -1,7 +1,16 @@
 """The job: every generation parameter in one validated value, and the modes it can run."""
 
 from .fields import FieldSpec
-from .job import COMPRESSIONS, DTYPES, MAX_SEED, PIXEL_TYPES, SCHEMA, GenerationJob, field_specs
+from .job import (
+    COMPRESSIONS,
+    DTYPES,
+    MAX_SEED,
+    PATH_FIELDS,
+    PIXEL_TYPES,
+    SCHEMA,
+    GenerationJob,
+    field_specs,
+)
 from .modes import BACKGROUND_PROMPTS, Matte, Mode, ModeRule
 from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
 
@@ -12,6 +21,7 @@ __all__ = [
     "MAX_FRAMES",
     "MAX_SEED",
     "MAX_SIDE",
+    "PATH_FIELDS",
     "PIXEL_TYPES",
     "SCHEMA",
     "FieldSpec",

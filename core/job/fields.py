@@ -7,6 +7,7 @@ the job loader, the CLI's flags and the contract test against the Nuke node all 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ Parser = Callable[[str, Any], Any]
 METADATA_KEY = "genvfx"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
 DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d{1,2})?)$")
+URI_PREFIX = "ocio://"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,29 @@ def text(allow_empty: bool) -> Parser:
         return value
 
     return parse
+
+
+def path(name: str, value: Any) -> str:
+    """A file or folder path, made absolute and normalised (an `ocio://` name is kept).
+
+    A job records where its files are, not where it was typed: a farm task, a replay from
+    another folder and a resume all read the same files. Relative paths are taken from the
+    current folder here; `resolve_relative` first places those of a job file beside it.
+    """
+    text_value = text(allow_empty=False)(name, value)
+    if text_value.startswith(URI_PREFIX):
+        return text_value
+    return os.path.abspath(os.path.expanduser(text_value))
+
+
+def resolve_relative(data: dict[str, Any], names: tuple[str, ...], base: str) -> None:
+    """Make the relative paths among `names` in `data` relative to the folder `base`."""
+    for key in names:
+        value = data.get(key)
+        if isinstance(value, str) and value and not value.startswith(URI_PREFIX):
+            expanded = os.path.expanduser(value)
+            if not os.path.isabs(expanded):
+                data[key] = os.path.join(base, expanded)
 
 
 def choice(options: tuple[str, ...]) -> Parser:

@@ -29,6 +29,8 @@ PIXEL_TYPES = ("half", "float")
 DTYPES = ("float32", "bfloat16", "float16")
 MAX_SEED = 2**31 - 1
 HASH_EXCLUDES = ("output_root",)
+PATH_FIELDS = ("plate", "mask", "output_root", "ocio_config")
+"""Fields holding file paths: always recorded absolute and normalised (`fields.path`)."""
 """Fields that say where a take goes, not what it is: the job hash leaves them out."""
 
 
@@ -65,7 +67,7 @@ class GenerationJob:
     )
     output_root: str = field(
         metadata=spec(
-            f.text(allow_empty=False),
+            f.path,
             "output root folder; takes go in OUT/NAME/vNNN (default ./takes)",
             flag="--out",
             knob="output_root",
@@ -167,7 +169,7 @@ class GenerationJob:
     plate: str | None = field(
         default=None,
         metadata=spec(
-            f.text(allow_empty=False),
+            f.path,
             "plate frames, with #### or %%04d for the frame number",
             flag="--plate",
         ),
@@ -198,7 +200,7 @@ class GenerationJob:
     mask: str | None = field(
         default=None,
         metadata=spec(
-            f.text(allow_empty=False),
+            f.path,
             "mask frames (white = generate), with #### or %%04d",
             flag="--mask",
         ),
@@ -345,7 +347,7 @@ class GenerationJob:
     ocio_config: str | None = field(
         default=None,
         metadata=spec(
-            f.text(allow_empty=False),
+            f.path,
             "OCIO config file or ocio:// name (default: $OCIO, else built-in)",
             flag="--ocio-config",
         ),

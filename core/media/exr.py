@@ -81,3 +81,19 @@ def read_attributes(path: Path) -> dict[str, AttributeValue]:
         return found
     finally:
         inp.close()
+
+
+def read_pixels(path: Path) -> np.ndarray:
+    """Every pixel of an EXR's first part as float32 (H, W, C); a truncated file fails."""
+    import OpenImageIO as oiio
+
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise RuntimeFailure(f"cannot open {path}: {oiio.geterror()}")
+    try:
+        pixels = inp.read_image(oiio.FLOAT)
+        if pixels is None:
+            raise RuntimeFailure(f"cannot read the pixels of {path}: {inp.geterror()}")
+        return np.asarray(pixels, dtype=np.float32)
+    finally:
+        inp.close()

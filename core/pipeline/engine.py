@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import Cancelled, GenvfxError, InvalidField, RuntimeFailure
 from ..events import CancelToken, Done, EventSink, Progress, Stage, ignore
 from ..job import GenerationJob
+from ..job.pathmap import PathMapping
 from ..media.colour import View
 from ..take.folder import Take, reserve_take
 from ..take.record import TakeRecord, WindowRecord
@@ -38,6 +39,7 @@ def generate(
     cancel: CancelToken | None = None,
     cache: PipelineCache | None = None,
     take: Take | None = None,
+    paths: PathMapping | None = None,
 ) -> Done:
     """Run one job to a complete take, or raise a `GenvfxError`.
 
@@ -45,9 +47,18 @@ def generate(
     into that folder with the provenance and window seeds the take's record gives them,
     and the record is left for `farm-complete`. Frames already on disk are kept, so
     re-running a finished chunk does nothing.
+
+    `paths` maps the job's files to where this machine sees them; the take is still
+    checked against the job as it was recorded.
     """
     cancel = cancel or CancelToken()
     cache = cache or PipelineCache()
+    record = windows = None
+    if take is not None:
+        record = TakeRecord.read(take.folder)
+        windows = _chunk_windows(record, job)
+    if paths is not None:
+        job = paths.apply(job)
     on_event(Stage("resolve", f"resolving {job.model}"))
     prepared = prepare(job)
     _warn_view(prepared, on_event)
@@ -55,9 +66,7 @@ def generate(
     weights = prepared.model.weights_hash()
     if cancel.cancelled:
         raise Cancelled("cancelled before the take was started")
-    if take is not None:
-        record = TakeRecord.read(take.folder)
-        windows = _chunk_windows(record, job)
+    if record is not None and windows is not None:
         return _run(prepared, record, windows, on_event, cancel, cache, final=False)
     take = reserve_take(Path(job.output_root), job.name)
     record = prepared.new_record(take, weights)
@@ -90,9 +99,17 @@ def _warn_view(prepared: Prepared, on_event: EventSink) -> None:
 
 def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]:
     """The recorded windows of one farm chunk; the job must be the take's, on one chunk."""
-    if record.job_hash != job.replace(frames=record.job["frames"]).job_hash():
+    difference = record.first_difference(job.to_dict())
+    if (
+        difference is None
+        and record.job_hash != job.replace(frames=record.job["frames"]).job_hash()
+    ):
+        difference = "job_hash"
+    if difference is not None:
         raise InvalidField(
-            "take-dir", str(record.folder), "the take of this job (its job.json, unchanged)"
+            "take-dir",
+            str(record.folder),
+            f"the take of this job (its job.json, unchanged); this job differs in {difference}",
         )
     if not record.covers(job.frames):
         starts = ", ".join(f"{w.first}-{w.last}" for w in record.windows[:8])

@@ -10,6 +10,7 @@ that Nuke's file knob would evaluate (`[ ] $ { } \\ "`) is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidField, InvalidInput
+from ..job import MAX_SIDE
+from ..job.fields import NAME_PATTERN
+from ..take.folder import VERSION_DIR, Take
 from ..take.record import TakeRecord
 from .colour import NUKE_LINEAR, ScriptColour, script_colour
 from .nk import Script, quote
 from .nk.edit import Inserted, NewNode, insert_over
 
-_UNSAFE_PATH = re.compile(r'[\[\]${}\\"]')
+_UNSAFE_PATH = re.compile(r'[\[\]${}\\"\x00-\x1f\x7f]')
 
 
 @dataclass(frozen=True)
@@ -47,40 +51,91 @@ class TakeInfo:
 
 
 def load_take(folder: Path) -> TakeInfo:
+    """The take's facts from its manifest, which is treated as hostile input.
+
+    The name, version and frame pattern must follow the rules a new take follows (the
+    pattern is exactly `<name>_<version>.####.exr` in the take's folder), and every text
+    must be valid Unicode: anything else is refused, naming the manifest field.
+    """
     folder = Path(folder).absolute()
     record = TakeRecord.read(folder)
     if not record.complete:
         raise InvalidField(
             "take", str(folder), f"a complete take (its status is {record.status!r})"
         )
+    name = _manifest_field(folder, "take.name", record.name, NAME_PATTERN, "letters, digits")
+    version = _manifest_field(folder, "take.version", record.version, VERSION_DIR, "vNNN")
+    padding = Take(folder, name, 1).padding(record.last)
+    expected = f"{name}_{version}.{'#' * padding}.exr"
+    if Path(record.pattern).name != expected or Path(record.pattern).parent.name != version:
+        raise InvalidField(
+            "take",
+            str(folder),
+            f"a manifest whose pattern is <folder>/{expected} (it says {record.pattern!r})",
+        )
     size = record.generated.get("resized_to") or {}
     seed = record.job.get("seed")
-    return TakeInfo(
+    info = TakeInfo(
         folder=folder,
-        name=record.name,
-        version=record.version,
-        pattern=str(folder / Path(record.pattern).name),
+        name=name,
+        version=version,
+        pattern=str(folder / expected),
         first=record.first,
         last=record.last,
-        width=size.get("width") if isinstance(size, dict) else None,
-        height=size.get("height") if isinstance(size, dict) else None,
+        width=_side(size.get("width")) if isinstance(size, dict) else None,
+        height=_side(size.get("height")) if isinstance(size, dict) else None,
         working_space=str(record.colour.get("working_space", "")),
         ocio_config=str(record.colour.get("ocio_config", "")),
         prompt=str(record.job.get("prompt", "")),
-        seed=seed if isinstance(seed, int) else None,
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         model=str(record.model.get("reference", record.job.get("model", ""))),
         weights_hash=str(record.model.get("weights_hash", "")),
         job_hash=record.job_hash,
     )
+    for label, value in dataclasses.asdict(info).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidField(
+                    "take", str(folder), f"a manifest whose {label} is valid Unicode text"
+                ) from None
+    return info
+
+
+def _manifest_field(folder: Path, label: str, value: str, rule: re.Pattern[str], what: str) -> str:
+    if not rule.fullmatch(value):
+        raise InvalidField(
+            "take", str(folder), f"a manifest whose {label} is a take's ({what}; it says {value!r})"
+        )
+    return value
+
+
+def _side(value: object) -> int | None:
+    """A format side from the manifest: a whole number of pixels, else none is set."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SIDE:
+        return value
+    return None
 
 
 def colour_knobs(take: TakeInfo, colour: ScriptColour) -> tuple[tuple[str, str], ...]:
-    """`raw true` when the take is already in the script's working space, else `colorspace`."""
+    """`raw true` when the take is already in the script's working space, else `colorspace`.
+
+    Nuke's own colour management (no OCIO) knows only linear Rec.709 as a scene-linear
+    space: a take in any other space cannot be read correctly there, and is refused rather
+    than read raw as the wrong space.
+    """
     if same_space(take, colour):
         return (("raw", "true"),)
     if colour.managed_by_ocio:
         return (("colorspace", quote(take.working_space)),)
-    return (("raw", "true"),)
+    raise InvalidField(
+        "take",
+        str(take.folder),
+        f"a take in linear Rec.709 for a script using Nuke's own colour management (this "
+        f"take is in {take.working_space!r}: switch the script to OCIO, or generate with "
+        "--working-space lin_rec709)",
+    )
 
 
 def same_space(take: TakeInfo, colour: ScriptColour) -> bool:
@@ -109,7 +164,8 @@ def take_nodes(take: TakeInfo, colour: ScriptColour) -> tuple[NewNode, NewNode]:
         raise InvalidField(
             "take",
             str(take.folder),
-            'a take path without [ ] $ { } \\ " (Nuke would evaluate them in the file knob)',
+            'a take path without [ ] $ { } \\ " or control characters (Nuke would evaluate '
+            "them in the file knob)",
         )
     knobs: list[tuple[str, str]] = [
         ("file_type", "exr"),

@@ -14,6 +14,7 @@ reader must know about. Manifests written before the schema was numbered read as
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from typing import Any
 
 from ..errors import InvalidField, RuntimeFailure
 from ..job import MAX_SEED, FrameRange
+from ..job.job import HASH_EXCLUDES
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
 from .folder import MANIFEST, VERSION_DIR, Take
 
@@ -107,6 +109,20 @@ class TakeRecord:
         ends = {w.last for w in self.windows}
         return frames.first in starts and frames.last in ends
 
+    def first_difference(self, job: Mapping[str, Any]) -> str | None:
+        """The first field in which `job` (a job dict) is not this take's job, or None.
+
+        The frame range (a chunk's own) and where takes are written are not compared.
+        Said as `field (the take's X, this job's Y)` for a refusal message.
+        """
+        ignored = {"frames", *HASH_EXCLUDES}
+        for key in sorted(set(self.job) | set(job)):
+            if key in ignored:
+                continue
+            if self.job.get(key) != job.get(key):
+                return f"{key} (the take's {self.job.get(key)!r}, this job's {job.get(key)!r})"
+        return None
+
     def provenance(self, frame: int) -> dict[str, AttributeValue]:
         """The `genvfx/` header attributes of one frame of this take."""
         job = self.job
@@ -185,7 +201,7 @@ class TakeRecord:
             shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
             raise RuntimeFailure(f"take {self.folder} is missing {len(missing)} frame(s): {shown}")
         self.frames = [
-            {"frame": frame, "file": path.name, "index": frame - self.first}
+            {"frame": frame, "file": path.name, "index": frame - self.first, **fingerprint(path)}
             for frame, path in paths
         ]
         self.status, self.message, self.finished = "complete", None, now()
@@ -250,9 +266,12 @@ class TakeRecord:
             status = "complete" if data.get("complete") is True else "failed"
         if status == "complete" and data.get("complete") is not True:
             status = "failed"
-        windows = _windows(generated.get("windows"), int(job.get("seed", 0) or 0))
+        seed = job.get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+            raise fail("the job's seed, a whole number")
+        windows = _windows(generated.get("windows"), seed)
         if not windows:
-            windows = [WindowRecord(first, last, last - first + 1, 0, int(job.get("seed", 0)))]
+            windows = [WindowRecord(first, last, last - first + 1, 0, seed)]
         return cls(
             folder=folder,
             status=str(status),
@@ -289,6 +308,15 @@ def take_of(folder: Path) -> Take:
     return Take(folder.parent.parent, folder.parent.name, int(match.group(1)))
 
 
+def fingerprint(path: Path) -> dict[str, Any]:
+    """A frame file's `size` in bytes and `sha256`, recorded when the take is complete."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -313,7 +341,9 @@ def _windows(value: Any, seed: int) -> list[WindowRecord]:
             continue
         try:
             first, last = int(item["first"]), int(item["last"])
-        except (KeyError, TypeError, ValueError):
+            generated = int(item.get("generated", last - first + 1))
+            overlap = int(item.get("overlap", 0))
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
         window_seed_value = item.get("seed")
         if not isinstance(window_seed_value, int):
@@ -322,8 +352,8 @@ def _windows(value: Any, seed: int) -> list[WindowRecord]:
             WindowRecord(
                 first,
                 last,
-                int(item.get("generated", last - first + 1)),
-                int(item.get("overlap", 0)),
+                generated,
+                overlap,
                 window_seed_value,
             )
         )

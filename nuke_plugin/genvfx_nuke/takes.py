@@ -13,6 +13,8 @@ VERSION_DIR = re.compile(r"^v(\d{3,})$")
 RECORD_SCHEMAS = (0, 1)
 """Take record schemas this reader understands (0: records written before it was numbered)."""
 LABEL_PROMPT_CHARS = 48
+_EVALUATED = re.compile(r'[\[\]${}\\"\x00-\x1f\x7f]')
+"""Characters Nuke's file knob would evaluate (TCL) or that break a path: such takes are skipped."""
 
 
 class TakeInfo(NamedTuple):
@@ -54,8 +56,10 @@ def take_info(folder: str, number: int) -> Optional[TakeInfo]:
         return None
     try:
         first, last = int(manifest["first"]), int(manifest["last"])
-        pattern = str(manifest["pattern"])
-    except (KeyError, TypeError, ValueError):
+        pattern = frame_pattern(folder, str(manifest["pattern"]), last)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if pattern is None:
         return None
     job = manifest.get("job")
     if not isinstance(job, dict):
@@ -71,6 +75,21 @@ def take_info(folder: str, number: int) -> Optional[TakeInfo]:
         prompt=str(job.get("prompt", "")),
         folder=folder,
     )
+
+
+def frame_pattern(folder: str, recorded: str, last: int) -> Optional[str]:
+    """The take's frames as the node's Read gets them, or None for a manifest not to trust.
+
+    The manifest is hostile input: its pattern must name `<name>_<version>.####.exr`, the
+    file names a take of this folder has, and the Read gets that name joined to the folder,
+    never the manifest's text (Nuke evaluates the file knob as TCL).
+    """
+    name = os.path.basename(os.path.dirname(folder))
+    version = os.path.basename(folder)
+    expected = "{}_{}.{}.exr".format(name, version, "#" * max(4, len(str(abs(last)))))
+    if os.path.basename(recorded) != expected or _EVALUATED.search(folder):
+        return None
+    return os.path.join(folder, expected)
 
 
 def list_takes(output_root: str, name: str) -> List[TakeInfo]:
