@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--gamma", type=float, default=1.0, help="alpha gamma (default 1)")
     parser.add_argument("--choke", type=float, default=0.0, help="pixels to erode (default 0)")
     parser.add_argument("--feather", type=float, default=0.0, help="pixels to soften (default 0)")
+    parser.add_argument(
+        "--working-space",
+        default="lin_rec709",
+        help="the colour space the frames are in, kept as it is (default lin_rec709)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -62,6 +67,7 @@ def settings_from(args: argparse.Namespace) -> MatteSettings:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     name = f.element_name("name", args.name)
+    working_space = f.text(allow_empty=False)("working_space", args.working_space)
     if args.frames is not None:
         frames = f.frames("frames", args.frames)
     else:
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             "source": args.pattern,
             "format": {"width": info.format.width, "height": info.format.height},
         },
+        colour={"working_space": working_space},
         matte=settings.to_dict(),
     )
     record.write()
