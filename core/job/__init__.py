@@ -3,7 +3,7 @@
 from .fields import FieldSpec
 from .job import COMPRESSIONS, DTYPES, MAX_SEED, PIXEL_TYPES, SCHEMA, GenerationJob, field_specs
 from .modes import Mode, ModeRule
-from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
+from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange, Lora
 
 __all__ = [
     "COMPRESSIONS",
@@ -17,6 +17,7 @@ __all__ = [
     "Format",
     "FrameRange",
     "GenerationJob",
+    "Lora",
     "Mode",
     "ModeRule",
     "field_specs",
