@@ -5,6 +5,7 @@ Each tiny run is 64x64, 9 frames, 2 steps, guidance 1 (no second guidance pass).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -149,3 +150,30 @@ def test_inpaint_keeps_the_plate_outside_the_mask(shot: Path, tmp_path: Path) ->
     take = pixels(generate(job).frames)
     assert take[:, 0:8, 0:8, 3].max() == 0.0, "outside the mask's box + margin nothing is drawn"
     assert take[:, 24:40, 24:40, 3].min() == pytest.approx(1.0)
+
+
+def test_info_lists_families_their_classes_and_the_levers_here() -> None:
+    from genvfx.cli.info import collect
+
+    info = json.loads(json.dumps(collect()))
+    families = info["families"]
+    assert families["ltx2"]["modes"]["v2v"] == ["LTX2ConditionPipeline"]
+    assert families["ltx2"]["passes"] == {
+        "hdr": "LTX2HDRPipeline",
+        "alpha": "LTX2InContextPipeline",
+    }
+    assert families["wan22"]["modes"] == {
+        "t2v": ["WanPipeline"],
+        "i2v": ["WanImageToVideoPipeline"],
+    }
+    assert families["skyreels"]["modes"]["t2v"] == ["SkyReelsV2DiffusionForcingPipeline"]
+    assert families["wan"]["licence"] == "Apache-2.0"
+    levers = info["levers"]
+    assert "native" in levers["attention_backend"]
+    if importlib.util.find_spec("flash_attn") is None:
+        assert "flash" not in levers["attention_backend"], "flash-attn is not installed"
+    if info["device"] == "cpu":
+        assert levers["compile"] is False and levers["group_offload"] is False
+    assert {"builtin:tiny-ltx2", "builtin:tiny-wan22", "builtin:tiny-skyreels"} <= set(
+        info["models"]
+    )

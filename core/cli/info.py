@@ -17,9 +17,10 @@ PACKAGES = ("torch", "diffusers", "transformers", "OpenImageIO", "opencolorio")
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "info",
-        help="versions, device, OCIO config and models found",
+        help="versions, device, OCIO config, families, levers and models found",
         description="Print versions, the device and dtype genvfx will use (and why), "
-        "the OCIO config in force and the models found.",
+        "the OCIO config in force, every model family with its modes and pipeline classes, "
+        "the speed levers this machine can use and the models found.",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
 def collect() -> dict[str, Any]:
     from ..media.colour import config_name, load_config
     from ..models.builtin import builtin_names
+    from ..models.catalogue import FAMILIES
     from ..models.devices import choose_device
     from ..models.resolve import list_local_models
     from ..paths import cache_dir, model_search_dirs
@@ -58,7 +60,37 @@ def collect() -> dict[str, Any]:
         "models": builtin_names()
         + [f"{name} ({fam}) {path}" for name, path, fam in list_local_models()],
         "network": "off unless a job sets allow_network",
+        "families": {
+            key: {
+                "label": family.label,
+                "modes": {
+                    mode: sorted(
+                        {family.pipeline_for(mode, variant) for variant in _holders(family, mode)}
+                    )
+                    for mode in family.modes
+                },
+                "passes": dict(family.passes),
+                "licence": family.licence,
+            }
+            for key, family in FAMILIES.items()
+        },
+        "levers": _levers(choice),
     }
+
+
+def _holders(family: Any, mode: str) -> list[str | None]:
+    """The weights (model_index classes) of a family that run `mode`; None: its plain ones."""
+    found: list[str | None] = [None] if mode in family.pipelines else []
+    return found + [name for name, table in family.variants.items() if mode in table]
+
+
+def _levers(choice: Any) -> dict[str, Any]:
+    from ..pipeline.levers import available_levers
+
+    try:
+        return available_levers(choice)
+    except ImportError as exc:
+        return {"error": f"diffusers cannot be imported: {exc}"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'cache':14} {info['cache']}")
     print(f"{'GENVFX_MODELS':14} {os.pathsep.join(info['model_dirs']) or '(not set)'}")
     print(f"{'network':14} {info['network']}")
+    print("families:")
+    for key, family in info["families"].items():
+        modes = ", ".join(f"{mode} ({' | '.join(c)})" for mode, c in family["modes"].items())
+        print(f"  {key:10} {family['label']}: {modes}")
+    levers = info["levers"]
+    print("levers:")
+    for name, value in levers.items():
+        if name != "step_cache_blocks":
+            print(f"  {name:18} {value}")
     print("models:")
     for model in info["models"]:
         print(f"  {model}")

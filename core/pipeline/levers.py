@@ -150,3 +150,26 @@ def apply_levers(pipe: Any, levers: Levers, device: str) -> None:
             offload_type="block_level",
             num_blocks_per_group=1,
         )
+
+
+def available_levers(device: DeviceChoice) -> dict[str, object]:
+    """What `genvfx info` reports: each lever and whether this machine can use it."""
+    from diffusers.models.attention_dispatch import AttentionBackendName
+
+    accelerator = device.device.startswith("cuda")
+    backends = []
+    for backend in AttentionBackendName:
+        try:
+            _check_backend(backend.value, accelerator, "")
+        except InvalidField:
+            continue
+        backends.append(backend.value)
+    return {
+        "step_cache": ["first_block"],
+        "step_cache_blocks": sorted(cacheable_blocks()),
+        "attention_backend": backends,
+        "compile": accelerator,
+        "group_offload": accelerator,
+        "cpu_offload": True,
+        "vae_tiling": True,
+    }
