@@ -18,8 +18,7 @@ Strength (0 keeps the plate, 1 ignores it) is mapped per class:
 
 LTX-2 image and frame conditions pass `crf=0`: the plate frame is used as it is, not
 re-compressed through H.264 first (which the model was trained to expect, and which needs
-the `av` package). SkyReels-V2 diffusion forcing generates a window longer than its base
-length as overlapping internal windows, each continuing the previous one's last frames.
+the `av` package).
 """
 
 from __future__ import annotations
@@ -183,16 +182,9 @@ def video_tensor(video: np.ndarray) -> Any:
     return torch.from_numpy(array).permute(0, 3, 1, 2)
 
 
-SKYREELS_BASE = 97
-"""Frames of one SkyReels-V2 internal window (its 540P models); longer windows continue."""
-
-
 def _skyreels(w: WindowInputs) -> dict[str, Any]:
-    base = min(w.frames, SKYREELS_BASE)
-    arguments = {**_common(w), "fps": round(w.fps), "base_num_frames": base}
-    if w.frames > base:
-        arguments["overlap_history"] = 17
-    return arguments
+    """One diffusion-forcing window as long as the genvfx window (no internal windows)."""
+    return {**_common(w), "fps": round(w.fps), "base_num_frames": w.frames}
 
 
 def _skyreels_image(w: WindowInputs) -> dict[str, Any]:
