@@ -6,6 +6,7 @@ Each tiny run is 64x64, 9 frames, 2 steps, guidance 1 (no second guidance pass).
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -177,3 +178,21 @@ def test_info_lists_families_their_classes_and_the_levers_here() -> None:
     assert {"builtin:tiny-ltx2", "builtin:tiny-wan22", "builtin:tiny-skyreels"} <= set(
         info["models"]
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "mode", "window", "last"),
+    [("builtin:tiny-ltx2", "t2v", 9, 13), ("builtin:tiny-skyreels", "i2v", 5, 9)],
+)
+def test_a_long_shot_continues_window_after_window(
+    shot: Path, tmp_path: Path, model: str, mode: str, window: int, last: int
+) -> None:
+    """Each window starts from the previous one's frames (LTX-2 through its conditions)."""
+    data = job_dict(shot, tmp_path, model, mode, frames=f"1-{last}", window=window, overlap=2)
+    done = generate(GenerationJob.from_dict(data))
+    manifest = json.loads(Path(done.manifest).read_text())
+    windows = [(w["first"], w["last"]) for w in manifest["generated"]["windows"]]
+    assert len(windows) > 1 and windows[0][0] == 1 and windows[-1][1] == last
+    assert all(b[0] <= a[1] for a, b in itertools.pairwise(windows)), "they overlap"
+    take = pixels(done.frames)
+    assert take.shape == (last, SIZE, SIZE, 4) and np.isfinite(take).all()
