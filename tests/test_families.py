@@ -122,28 +122,20 @@ def test_every_mode_from_the_worker(shot: Path, tmp_path: Path) -> None:
         assert worker.close() == 0
 
 
-def test_each_family_from_the_cli(shot: Path, tmp_path: Path) -> None:
-    """One `genvfx generate` per family, run side by side."""
-    models = ["builtin:tiny-ltx2", "builtin:tiny-wan22", "builtin:tiny-skyreels"]
-    runs = []
-    for model in models:
-        job_file = tmp_path / f"{model.removeprefix('builtin:')}.json"
-        job_file.write_text(json.dumps(job_dict(shot, tmp_path, model, "t2v", name=job_file.stem)))
-        runs.append(
-            subprocess.Popen(
-                [*genvfx_command(), "generate", "--job", str(job_file)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    for model, run in zip(models, runs, strict=True):
-        _out, err = run.communicate(timeout=300)
-        assert run.returncode == 0, err
-        name = model.removeprefix("builtin:")
-        manifest = json.loads((tmp_path / name / "v001" / "manifest.json").read_text())
-        assert manifest["status"] == "complete"
-        assert manifest["model"]["family"] == name.removeprefix("tiny-")
+def test_ltx2_from_the_cli(shot: Path, tmp_path: Path) -> None:
+    """The CLI builds the same job the worker does; one family here keeps the suite fast."""
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(job_dict(shot, tmp_path, "builtin:tiny-ltx2", "t2v")))
+    result = subprocess.run(
+        [*genvfx_command(), "generate", "--job", str(job_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "t2v" / "v001" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["model"]["family"] == "ltx2"
 
 
 def test_inpaint_keeps_the_plate_outside_the_mask(shot: Path, tmp_path: Path) -> None:
