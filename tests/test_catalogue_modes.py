@@ -104,6 +104,6 @@ def test_refusal_names_the_weights_or_the_families_that_can() -> None:
     assert "WanImageToVideoPipeline or WanVACEPipeline" in str(caught.value)
     with pytest.raises(UnsupportedMode) as caught:
         FAMILIES["cogvideox"].pipeline_for("inpaint")
-    assert "LTX-Video, Wan 2.1/2.2" in str(caught.value)
+    assert "LTX-Video, LTX-2, Wan 2.1" in str(caught.value)
     assert wan.pipeline_for("inpaint", "WanVACEPipeline") == "WanVACEPipeline"
     assert FAMILIES["ltx"].pipeline_for("v2v", "LTXPipeline") == "LTXConditionPipeline"

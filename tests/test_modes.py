@@ -243,7 +243,7 @@ def test_mode_the_family_cannot_do_names_the_families_that_can(shot: Path, tmp_p
     with pytest.raises(UnsupportedMode) as caught:
         generate(job)
     assert "CogVideoX" in str(caught.value)
-    assert "LTX-Video, Wan 2.1/2.2" in str(caught.value)
+    assert "LTX-Video, LTX-2, Wan 2.1" in str(caught.value)
     assert not (tmp_path / "out").exists()
 
 

@@ -39,6 +39,7 @@ def add_job_flags(parser: argparse.ArgumentParser, renamed: dict[str, str] | Non
                 flag,
                 dest=name,
                 help=field_spec.help,
+                action="append" if field_spec.repeat else "store",
                 type=field_spec.cli_type,
                 choices=field_spec.choices,
                 default=None,

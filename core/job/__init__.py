@@ -12,7 +12,7 @@ from .job import (
     field_specs,
 )
 from .modes import BACKGROUND_PROMPTS, Matte, Mode, ModeRule
-from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
+from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange, Lora
 
 __all__ = [
     "BACKGROUND_PROMPTS",
@@ -28,6 +28,7 @@ __all__ = [
     "Format",
     "FrameRange",
     "GenerationJob",
+    "Lora",
     "Matte",
     "Mode",
     "ModeRule",

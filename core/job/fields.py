@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidField
-from .values import MAX_FRAME_NUMBER, MAX_SIDE, Format, FrameRange
+from .values import MAX_FRAME_NUMBER, MAX_LORA_WEIGHT, MAX_SIDE, Format, FrameRange, Lora
 
 Parser = Callable[[str, Any], Any]
 METADATA_KEY = "genvfx"
@@ -29,8 +29,8 @@ class FieldSpec:
 
     `flag`: the `genvfx generate` option (None: not a flag); `knob`: the GenerateElement
     knob it comes from (None: the node fills it from context or leaves it unset);
-    `required`: what the field must hold when it is required; `cli_type`, `choices` and
-    `boolean` shape the flag.
+    `required`: what the field must hold when it is required; `cli_type`, `choices`,
+    `boolean` and `repeat` (the flag may be given again, each adding one value) shape the flag.
     """
 
     parse: Parser
@@ -41,6 +41,7 @@ class FieldSpec:
     cli_type: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     boolean: bool = False
+    repeat: bool = False
 
 
 def spec(
@@ -52,9 +53,14 @@ def spec(
     cli_type: Callable[[str], Any] = str,
     choices: tuple[str, ...] | None = None,
     boolean: bool = False,
+    repeat: bool = False,
 ) -> dict[str, FieldSpec]:
     """Dataclass field metadata holding one `FieldSpec`."""
-    return {METADATA_KEY: FieldSpec(parse, help, flag, knob, required, cli_type, choices, boolean)}
+    return {
+        METADATA_KEY: FieldSpec(
+            parse, help, flag, knob, required, cli_type, choices, boolean, repeat
+        )
+    }
 
 
 def text(allow_empty: bool) -> Parser:
@@ -191,3 +197,36 @@ def device(name: str, value: Any) -> str:
     if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
         raise InvalidField(name, value, "cpu, cuda, cuda:N or mps")
     return value
+
+
+LORA_ALLOWED = (
+    "PATH[:WEIGHT] of a .safetensors file (weight a number from "
+    f"-{MAX_LORA_WEIGHT:g} to {MAX_LORA_WEIGHT:g}, default 1), or a list of them"
+)
+
+
+def loras(name: str, value: Any) -> tuple[Lora, ...]:
+    """LoRAs as `PATH[:WEIGHT]` strings or `{"path": ..., "weight": ...}` objects, in order."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if len(items) > 16:
+        raise InvalidField(name, value, "at most 16 LoRAs")
+    return tuple(_lora(name, item) for item in items)
+
+
+def _lora(name: str, item: Any) -> Lora:
+    weight: Any = 1.0
+    if isinstance(item, str):
+        path, _, tail = item.rpartition(":")
+        if path and re.fullmatch(r"-?\d+(\.\d*)?|-?\.\d+", tail):
+            weight = float(tail)
+        else:
+            path = item
+    elif isinstance(item, Mapping) and set(item) <= {"path", "weight"} and "path" in item:
+        path, weight = item["path"], item.get("weight", 1.0)
+    else:
+        raise InvalidField(name, item, LORA_ALLOWED)
+    path = text(allow_empty=False)(name, path)
+    if not path.lower().endswith(".safetensors"):
+        raise InvalidField(name, item, LORA_ALLOWED)
+    weight = number(-MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)(f"{name} weight", weight)
+    return Lora(path, weight)

@@ -21,13 +21,15 @@ from ..errors import InvalidField
 from . import fields as f
 from .fields import FieldSpec, spec
 from .modes import BACKGROUND_PROMPTS, Matte, Mode
-from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange
+from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange, Lora
 
 SCHEMA = 1
 COMPRESSIONS = ("zip", "piz", "dwaa", "none")
 PIXEL_TYPES = ("half", "float")
 DTYPES = ("float32", "bfloat16", "float16")
 MAX_SEED = 2**31 - 1
+STEP_CACHES = ("first_block",)
+DEFAULT_CACHE_THRESHOLD = 0.05
 HASH_EXCLUDES = ("output_root",)
 PATH_FIELDS = ("plate", "mask", "output_root", "ocio_config")
 """Fields holding file paths: always recorded absolute and normalised (`fields.path`)."""
@@ -115,7 +117,7 @@ class GenerationJob:
         default=None,
         metadata=spec(
             f.text(allow_empty=False),
-            "model family when the folder does not say (ltx, wan, cogvideox)",
+            "model family when the folder does not say (ltx, ltx2, wan, wan22, skyreels, cogvideox)",
             flag="--family",
         ),
     )
@@ -372,6 +374,68 @@ class GenerationJob:
             boolean=True,
         ),
     )
+    loras: tuple[Lora, ...] = field(
+        default=(),
+        metadata=spec(
+            f.loras,
+            "a LoRA PATH[:WEIGHT] (.safetensors) for the transformer; repeat for more",
+            flag="--lora",
+            repeat=True,
+        ),
+    )
+    hdr: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "run the model's HDR IC-LoRA over the frames: the take holds linear light above 1",
+            flag="--hdr",
+            boolean=True,
+        ),
+    )
+    step_cache: str | None = field(
+        default=None,
+        metadata=spec(
+            f.choice(STEP_CACHES),
+            "skip transformer work on steps that change little (first_block)",
+            flag="--step-cache",
+            choices=STEP_CACHES,
+        ),
+    )
+    step_cache_threshold: float | None = field(
+        default=None,
+        metadata=spec(
+            f.number(0.0, 1.0, low_open=True),
+            f"step cache threshold: higher is faster, less exact (default {DEFAULT_CACHE_THRESHOLD})",
+            flag="--step-cache-threshold",
+            cli_type=float,
+        ),
+    )
+    attention_backend: str | None = field(
+        default=None,
+        metadata=spec(
+            f.text(allow_empty=False),
+            "diffusers attention backend, e.g. native, flash, sage (default: diffusers')",
+            flag="--attention-backend",
+        ),
+    )
+    compile: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "compile the transformer's repeated blocks (torch.compile; CUDA)",
+            flag="--compile",
+            boolean=True,
+        ),
+    )
+    group_offload: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "stream the transformer's blocks to the GPU in groups (least memory; CUDA)",
+            flag="--group-offload",
+            boolean=True,
+        ),
+    )
     device: str | None = field(
         default=None,
         metadata=spec(
@@ -444,7 +508,7 @@ class GenerationJob:
             elif isinstance(value, (Mode, Matte)):
                 value = value.value
             elif isinstance(value, tuple):
-                value = list(value)
+                value = [v.to_dict() if isinstance(v, Lora) else v for v in value]
             out[item.name] = value
         return out
 
@@ -513,6 +577,14 @@ class GenerationJob:
                 "condition_frame", self.condition_frame, f"nothing unless mode is {start_modes}"
             )
         self._check_matte()
+        if self.step_cache_threshold is not None and self.step_cache is None:
+            raise InvalidField(
+                "step_cache_threshold",
+                self.step_cache_threshold,
+                "nothing unless step_cache is set",
+            )
+        if self.group_offload and self.cpu_offload:
+            raise InvalidField("group_offload", True, "false when cpu_offload is on (choose one)")
         if self.window is not None and self.overlap is not None and self.overlap >= self.window:
             raise InvalidField("overlap", self.overlap, f"fewer frames than window ({self.window})")
 

@@ -1,4 +1,4 @@
-"""The value types a job is made of: a frame range and an image size."""
+"""The value types a job is made of: a frame range, an image size, a LoRA and its weight."""
 
 from __future__ import annotations
 
@@ -85,3 +85,20 @@ class Format:
                     field_name, f"{width}x{height}", f"each side from 8 to {MAX_SIDE} pixels"
                 )
         return cls(width, height)
+
+
+MAX_LORA_WEIGHT = 10.0
+
+
+@dataclass(frozen=True)
+class Lora:
+    """A LoRA file (safetensors) applied to the model's transformer with `weight`."""
+
+    path: str
+    weight: float = 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "weight": self.weight}
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.weight:g}"

@@ -3,8 +3,13 @@
 A family is recognised from a model folder's `model_index.json` (`_class_name`), or named
 explicitly. Within a family, weights trained for one pipeline (Wan's image-to-video or VACE
 transformers) cannot run another: `Family.variants` says which modes such a folder serves,
-and the family's `pipelines` are the modes of its plain text-to-video weights. Sizes and frame counts a family cannot take are planned up to the next legal
-value by `pipeline.plan`, never silently corrected inside the pipeline.
+and the family's `pipelines` are the modes of its plain text-to-video weights. Sizes and
+frame counts a family cannot take are planned up to the next legal value by `pipeline.plan`,
+never silently corrected inside the pipeline.
+
+Two generations of one model line can share pipeline classes (Wan 2.1 and Wan 2.2 both save a
+`WanPipeline`): `marker` names the component only the newer one's folder has. `passes` are
+the adapter passes a family can run over generated frames (HDR, alpha), by pipeline class.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ class Family:
     recognise: tuple[str, ...] = field(default=())
     variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     overlap: int = 0
+    marker: str | None = None
+    passes: Mapping[str, str] = field(default_factory=dict)
+    licence: str = ""
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -121,10 +129,33 @@ FAMILIES: dict[str, Family] = {
         max_frames=257,
         recognise=("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline"),
         overlap=9,
+        licence="LTX-Video 0.9 open weights licence (OpenRAIL-M style; check the model card)",
+    ),
+    "ltx2": Family(
+        key="ltx2",
+        label="LTX-2",
+        pipelines={
+            "t2v": "LTX2Pipeline",
+            "i2v": "LTX2ImageToVideoPipeline",
+            "v2v": "LTX2ConditionPipeline",
+            "inpaint": "LTX2ConditionPipeline",
+        },
+        spatial_multiple=32,
+        frame_step=8,
+        native_fps=24.0,
+        default_size=(768, 512),
+        max_pixels=1920 * 1088,
+        default_steps=40,
+        default_guidance=4.0,
+        max_frames=257,
+        recognise=("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline"),
+        overlap=9,
+        passes={"hdr": "LTX2HDRPipeline", "alpha": "LTX2InContextPipeline"},
+        licence="LTX-2 Community License: free under a revenue threshold, a paid licence above",
     ),
     "wan": Family(
         key="wan",
-        label="Wan 2.1/2.2",
+        label="Wan 2.1",
         pipelines={
             "t2v": "WanPipeline",
             "v2v": "WanVideoToVideoPipeline",
@@ -152,6 +183,48 @@ FAMILIES: dict[str, Family] = {
             },
         },
         overlap=5,
+        licence="Apache-2.0",
+    ),
+    "wan22": Family(
+        key="wan22",
+        label="Wan 2.2",
+        pipelines={"t2v": "WanPipeline"},
+        spatial_multiple=16,
+        frame_step=4,
+        native_fps=16.0,
+        default_size=(1280, 720),
+        max_pixels=1280 * 720,
+        default_steps=40,
+        default_guidance=4.0,
+        max_frames=81,
+        recognise=("WanPipeline", "WanImageToVideoPipeline"),
+        variants={"WanImageToVideoPipeline": {"i2v": "WanImageToVideoPipeline"}},
+        overlap=5,
+        marker="transformer_2",
+        licence="Apache-2.0",
+    ),
+    "skyreels": Family(
+        key="skyreels",
+        label="SkyReels-V2 diffusion forcing",
+        pipelines={
+            "t2v": "SkyReelsV2DiffusionForcingPipeline",
+            "i2v": "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+        },
+        spatial_multiple=16,
+        frame_step=4,
+        native_fps=24.0,
+        default_size=(960, 544),
+        max_pixels=1280 * 720,
+        default_steps=30,
+        default_guidance=6.0,
+        max_frames=97,
+        recognise=(
+            "SkyReelsV2DiffusionForcingPipeline",
+            "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+            "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
+        ),
+        overlap=17,
+        licence="SkyReels Community License (Wan 2.1 derived; check the model card)",
     ),
     "cogvideox": Family(
         key="cogvideox",
@@ -177,6 +250,7 @@ FAMILIES: dict[str, Family] = {
             "CogVideoXImageToVideoPipeline": {"i2v": "CogVideoXImageToVideoPipeline"},
         },
         overlap=9,
+        licence="CogVideoX licence (Apache-2.0 for 2B; the 5B weights carry their own)",
     ),
 }
 
@@ -188,9 +262,16 @@ def family_named(key: str) -> Family:
         raise InvalidField("family", key, "one of " + ", ".join(FAMILIES)) from None
 
 
-def family_of_pipeline_class(class_name: str) -> Family | None:
-    """The family whose pipelines include `class_name` (from model_index.json), if any."""
-    for family in FAMILIES.values():
-        if class_name in family.recognise:
-            return family
-    return None
+def family_of_pipeline_class(
+    class_name: str, components: frozenset[str] = frozenset()
+) -> Family | None:
+    """The family whose pipelines include `class_name` (from model_index.json), if any.
+
+    Of the families that recognise the class, one whose `marker` is among the folder's
+    `components` wins; a family with a marker the folder lacks is never chosen.
+    """
+    found = [f for f in FAMILIES.values() if class_name in f.recognise]
+    marked = [f for f in found if f.marker is not None and f.marker in components]
+    plain = [f for f in found if f.marker is None]
+    chosen = marked or plain
+    return chosen[0] if chosen else None

@@ -10,8 +10,10 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidField, ModelNotFound, RuntimeFailure
 from ..paths import MODEL_SETTINGS, cache_dir, model_search_dirs
@@ -30,6 +32,8 @@ class ModelSource:
     path: Path
     family: Family
     index_class: str
+    call_defaults: Mapping[str, Any] = field(default_factory=dict)
+    adapters: Mapping[str, Path] = field(default_factory=dict)
 
     def weights_hash(self) -> str:
         return weights_hash(self.path)
@@ -44,7 +48,7 @@ def resolve_model(
     if family is not None:
         fam = family_named(family)
     else:
-        found = family_of_pipeline_class(index_class)
+        found = family_of_pipeline_class(index_class, read_components(path))
         if found is None:
             raise InvalidField(
                 "family",
@@ -53,12 +57,69 @@ def resolve_model(
                 "which genvfx does not recognise; name the family explicitly",
             )
         fam = found
+    settings = _read_settings(path)
     return ModelSource(
         reference=reference,
         path=path,
         family=_with_model_settings(fam, path),
         index_class=index_class,
+        call_defaults=_call_defaults(settings, path),
+        adapters=_adapters(settings, path, fam),
     )
+
+
+ADAPTER_KINDS = ("hdr", "alpha")
+ADAPTER_FOLDER = "loras"
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    settings_path = path / MODEL_SETTINGS
+    if not settings_path.is_file():
+        return {}
+    try:
+        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(f"model: {settings_path} is not valid JSON: {exc}") from None
+    if not isinstance(settings, dict):
+        raise InvalidField(str(settings_path), settings, "a JSON object")
+    return settings
+
+
+def _call_defaults(settings: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """`"call": {argument: value}`: pipeline arguments this model wants unlike its family's.
+
+    A distilled or tiny model needs other defaults than the full one (guidance passes it
+    was not trained for); each applies to the pipeline classes whose call takes it.
+    """
+    call = settings.get("call", {})
+    scalar = (str, int, float, bool, type(None))
+    if not isinstance(call, dict) or not all(isinstance(v, scalar) for v in call.values()):
+        raise InvalidField(
+            f"{path / MODEL_SETTINGS}: call", call, "an object of argument names to plain values"
+        )
+    return dict(call)
+
+
+def _adapters(settings: Mapping[str, Any], path: Path, family: Family) -> dict[str, Path]:
+    """The IC-LoRA of each adapter pass the folder holds: named in its settings as
+    `"hdr_lora"` / `"alpha_lora"`, or a `loras/*hdr*.safetensors` (`*alpha*`) file."""
+    found: dict[str, Path] = {}
+    for kind in ADAPTER_KINDS:
+        if kind not in family.passes:
+            continue
+        named = settings.get(f"{kind}_lora")
+        if named is not None:
+            if not isinstance(named, str) or not (path / named).is_file():
+                raise InvalidField(
+                    f"{path / MODEL_SETTINGS}: {kind}_lora", named, "a .safetensors file path"
+                )
+            found[kind] = (path / named).resolve()
+            continue
+        folder = path / ADAPTER_FOLDER
+        matches = sorted(folder.glob(f"*{kind}*.safetensors")) if folder.is_dir() else []
+        if matches:
+            found[kind] = matches[0].resolve()
+    return found
 
 
 def _with_model_settings(family: Family, path: Path) -> Family:
@@ -68,12 +129,7 @@ def _with_model_settings(family: Family, path: Path) -> Family:
     folder can say so: `{"default_size": [W, H], "max_pixels": N}`.
     """
     settings_path = path / MODEL_SETTINGS
-    if not settings_path.is_file():
-        return family
-    try:
-        settings = json.loads(settings_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelNotFound(f"model: {settings_path} is not valid JSON: {exc}") from None
+    settings = _read_settings(path)
     changes: dict[str, object] = {}
     size = settings.get("default_size") if isinstance(settings, dict) else None
     if size is not None:
@@ -104,6 +160,21 @@ def read_index_class(path: Path) -> str:
     if not isinstance(name, str):
         raise ModelNotFound(f"model: {index} has no _class_name")
     return name
+
+
+def read_components(path: Path) -> frozenset[str]:
+    """The components a model folder's model_index.json fills (not those saved as null)."""
+    try:
+        data = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    if not isinstance(data, dict):
+        return frozenset()
+    return frozenset(
+        name
+        for name, value in data.items()
+        if isinstance(value, list) and len(value) == 2 and value[0] is not None
+    )
 
 
 def _locate(reference: str, allow_network: bool) -> Path:
@@ -153,11 +224,20 @@ def list_local_models() -> list[tuple[str, Path, str]]:
         for child in sorted(folder.iterdir()):
             if (child / "model_index.json").is_file():
                 try:
-                    fam = family_of_pipeline_class(read_index_class(child))
+                    fam = family_of_pipeline_class(read_index_class(child), read_components(child))
                 except ModelNotFound:
                     fam = None
                 found.append((child.name, child, fam.key if fam else "?"))
     return found
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of one file (a LoRA), as `sha256:<hex>`."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
 
 
 def weights_hash(path: Path) -> str:

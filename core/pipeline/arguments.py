@@ -13,7 +13,12 @@ Strength (0 keeps the plate, 1 ignores it) is mapped per class:
   strength is `1 - strength` (its latents start that far from noise, and are held there).
 - `WanVACEPipeline`: the mask handed to VACE is `mask * strength` (VACE regenerates what its
   mask marks and keeps what it does not).
+- `LTX2ConditionPipeline`: as `LTXConditionPipeline`, through `LTX2VideoCondition`.
 - strength exactly 0 runs no model at all: the window is the plate (see the engine).
+
+LTX-2 image and frame conditions pass `crf=0`: the plate frame is used as it is, not
+re-compressed through H.264 first (which the model was trained to expect, and which needs
+the `av` package).
 """
 
 from __future__ import annotations
@@ -102,13 +107,8 @@ def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
     condition: Any = _Condition
     conditions = []
     if w.plate is not None:
-        video = w.plate
-        if w.mask is not None:
-            hole = w.mask[..., None]
-            video = video * (1.0 - hole) + NEUTRAL * hole
-        conditions.append(
-            condition(video=np.asarray(video, np.float32), frame_index=0, strength=1.0 - w.strength)
-        )
+        video = _hole_filled(w.plate, w.mask)
+        conditions.append(condition(video=video, frame_index=0, strength=1.0 - w.strength))
     if w.image is not None and w.previous is None:
         conditions.append(condition(image=np.asarray(w.image, np.float32), frame_index=0))
     previous = w.legal_previous()
@@ -122,19 +122,88 @@ def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
     return arguments
 
 
+def _ltx2(w: WindowInputs) -> dict[str, Any]:
+    return {**_common(w), "frame_rate": w.fps}
+
+
+def _ltx2_image(w: WindowInputs) -> dict[str, Any]:
+    if w.image is None:
+        raise ValueError("LTX2ImageToVideoPipeline needs a start image")
+    return {**_ltx2(w), "image": _image_tensor(w.image), "image_crf": 0}
+
+
+def _ltx2_condition(w: WindowInputs) -> dict[str, Any]:
+    from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
+
+    conditions = []
+    if w.plate is not None:
+        conditions.append(
+            LTX2VideoCondition(
+                frames=video_tensor(_hole_filled(w.plate, w.mask)),
+                index=0,
+                strength=1.0 - w.strength,
+                crf=0,
+            )
+        )
+    if w.image is not None and w.previous is None:
+        conditions.append(LTX2VideoCondition(frames=_image_tensor(w.image), index=0, crf=0))
+    previous = w.legal_previous()
+    if previous is not None:
+        conditions.append(
+            LTX2VideoCondition(frames=video_tensor(previous), index=0, strength=1.0, crf=0)
+        )
+    arguments = _ltx2(w)
+    if conditions:
+        arguments["conditions"] = conditions
+    return arguments
+
+
+def _hole_filled(video: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The plate with what the mask marks replaced by neutral grey (to be generated)."""
+    if mask is None:
+        return video
+    hole = mask[..., None]
+    return np.asarray(video * (1.0 - hole) + NEUTRAL * hole, np.float32)
+
+
+def _image_tensor(image: np.ndarray) -> Any:
+    """(1, 3, H, W) float tensor in [0, 1]: what the newer pipelines take without guessing."""
+    import torch
+
+    array = np.ascontiguousarray(image, dtype=np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1)[None]
+
+
+def video_tensor(video: np.ndarray) -> Any:
+    """(F, 3, H, W) float tensor in [0, 1]."""
+    import torch
+
+    array = np.ascontiguousarray(video, dtype=np.float32)
+    return torch.from_numpy(array).permute(0, 3, 1, 2)
+
+
+def _skyreels(w: WindowInputs) -> dict[str, Any]:
+    """One diffusion-forcing window as long as the genvfx window (no internal windows)."""
+    return {**_common(w), "fps": round(w.fps), "base_num_frames": w.frames}
+
+
+def _skyreels_image(w: WindowInputs) -> dict[str, Any]:
+    start = w.start_image()
+    if start is None:
+        raise ValueError("an image-to-video window needs a start image")
+    return {**_skyreels(w), "image": _image_tensor(start)}
+
+
 def _wan_text(w: WindowInputs) -> dict[str, Any]:
     return _common(w)
 
 
 def _wan_image(w: WindowInputs) -> dict[str, Any]:
     """The start image as a (1, 3, H, W) tensor in [0, 1] (these pipelines refuse arrays)."""
-    import torch
-
     start = w.start_image()
     if start is None:
         raise ValueError("an image-to-video window needs a start image")
-    tensor = torch.from_numpy(np.ascontiguousarray(start, dtype=np.float32)).permute(2, 0, 1)
-    return {**_common(w), "image": tensor[None]}
+    return {**_common(w), "image": _image_tensor(start)}
 
 
 def _with_previous(video: np.ndarray, w: WindowInputs) -> np.ndarray:
@@ -181,6 +250,11 @@ ARGUMENTS: Mapping[str, Builder] = {
     "WanImageToVideoPipeline": _wan_image,
     "WanVideoToVideoPipeline": _wan_video,
     "WanVACEPipeline": _wan_vace,
+    "LTX2Pipeline": _ltx2,
+    "LTX2ImageToVideoPipeline": _ltx2_image,
+    "LTX2ConditionPipeline": _ltx2_condition,
+    "SkyReelsV2DiffusionForcingPipeline": _skyreels,
+    "SkyReelsV2DiffusionForcingImageToVideoPipeline": _skyreels_image,
     "CogVideoXPipeline": _common,
     "CogVideoXImageToVideoPipeline": _wan_image,
     "CogVideoXVideoToVideoPipeline": _wan_video,
@@ -189,12 +263,16 @@ ARGUMENTS: Mapping[str, Builder] = {
 CONTINUATION: Mapping[str, str] = {
     "LTXPipeline": "LTXConditionPipeline",
     "LTXImageToVideoPipeline": "LTXConditionPipeline",
+    "LTX2Pipeline": "LTX2ConditionPipeline",
+    "LTX2ImageToVideoPipeline": "LTX2ConditionPipeline",
 }
 """Pipelines that cannot take the previous window's frames hand the window to one that can."""
 
 CONDITIONS_ON_PREVIOUS = frozenset(
     {
         "LTXConditionPipeline",
+        "LTX2ConditionPipeline",
+        "SkyReelsV2DiffusionForcingImageToVideoPipeline",
         "WanImageToVideoPipeline",
         "WanVideoToVideoPipeline",
         "WanVACEPipeline",

@@ -25,8 +25,10 @@ from ..take.folder import Take, reserve_take
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
 from .arguments import arguments_for, window_class
-from .inference import LoadKey, PipelineCache, run_pipeline
+from .hdr import hdr_arguments, run_hdr
+from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
+from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
 from .windows import blend
 
@@ -143,6 +145,8 @@ def _run(
         dtype=prepared.device.dtype,
         cpu_offload=job.cpu_offload,
         vae_tiling=job.vae_tiling,
+        levers=Levers.of(job),
+        loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
     )
     loaded = False
     pipes: dict[str, Any] = {}
@@ -164,7 +168,7 @@ def _run(
         len(job.frames),
     )
     try:
-        _windows(prepared, windows, pipes, writer, on_event, cancel)
+        _windows(prepared, windows, pipes, writer, on_event, cancel, key.lora_weights)
         writer.finish()
     finally:
         writer.close()
@@ -185,6 +189,7 @@ def _windows(
     writer: FrameWriter,
     on_event: EventSink,
     cancel: CancelToken,
+    loras: dict[str, float],
 ) -> None:
     """Generate window after window; hand each finished frame to the writer at once.
 
@@ -207,7 +212,7 @@ def _windows(
             )
         )
         inputs = window_inputs(prepared, window, carry, last)
-        pixels = _generate(prepared, pipes, window, inputs, writer, on_event, cancel)
+        pixels = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
         if carry is not None:
             pixels[: len(carry)] = blend(carry, pixels[: len(carry)])
         following = windows[number + 1] if number + 1 < total else None
@@ -227,8 +232,9 @@ def _generate(
     writer: FrameWriter,
     on_event: EventSink,
     cancel: CancelToken,
+    loras: dict[str, float],
 ) -> np.ndarray:
-    """(count, h, w, 3) model-space frames of one window."""
+    """(count, h, w, 3) frames of one window: model space, or linear after the HDR pass."""
     plan = prepared.plan
     count = window.last - window.first + 1
     if _keeps_plate(prepared) and inputs.plate is not None:
@@ -236,21 +242,46 @@ def _generate(
     name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
     pipe = _pipeline(pipes, name)
     frames_total = len(prepared.job.frames)
+
+    def on_step(step: int, steps: int) -> None:
+        on_event(Progress(step, steps, writer.done, frames_total))
+
+    defaults = prepared.model.call_defaults
     pixels = run_pipeline(
         pipe,
-        arguments_for(name, inputs),
+        with_call_defaults(pipe, arguments_for(name, inputs), defaults),
         window.seed,
         prepared.device,
         cancel,
-        lambda step, steps: on_event(Progress(step, steps, writer.done, frames_total)),
+        on_step,
     )
-    size = plan.generated_size
+    _check_shape(name, pixels, window, plan.generated_size)
+    if prepared.job.hdr:
+        hdr_class = prepared.model.family.passes["hdr"]
+        on_event(Stage("hdr", f"HDR pass over frames {window.first}-{window.last}"))
+        hdr_pipe = _pipeline(pipes, hdr_class)
+        arguments = with_call_defaults(hdr_pipe, hdr_arguments(inputs, pixels), defaults)
+        pixels = run_hdr(
+            hdr_pipe,
+            prepared.model,
+            arguments,
+            window.seed,
+            prepared.device,
+            cancel,
+            on_step,
+            loras,
+        )
+        _check_shape(hdr_class, pixels, window, plan.generated_size)
+    return pixels[:count]
+
+
+def _check_shape(name: str, pixels: np.ndarray, window: WindowRecord, size: Any) -> None:
+    count = window.last - window.first + 1
     if pixels.shape[0] < count or pixels.shape[1:3] != (size.height, size.width):
         raise RuntimeFailure(
             f"{name} returned {pixels.shape[0]} frames of {pixels.shape[2]}x{pixels.shape[1]}; "
             f"expected {window.generated} of {size}"
         )
-    return pixels[:count]
 
 
 def _pipeline(pipes: dict[str, Any], name: str) -> Any:

@@ -1,4 +1,8 @@
-"""Loading diffusers pipelines and running them with per-step progress and cancel.
+"""Loading diffusers pipelines (with LoRAs and levers) and running them with progress and cancel.
+
+LoRAs load as named PEFT adapters on the transformer; pipelines made from the loaded one with
+`from_pipe` share it, so an adapter pass (the HDR IC-LoRA) switches the active adapters
+for its run and back (`use_adapters`).
 
 Cancel raises `Cancelled` from `callback_on_step_end`, which stops every supported pipeline
 before its VAE decode: a cancelled job pays for at most one more denoising step.
@@ -9,7 +13,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,9 @@ from ..errors import Cancelled, RuntimeFailure
 from ..events import CancelToken
 from ..models.devices import DeviceChoice
 from ..models.libraries import quiet_libraries
+from .levers import Levers, apply_levers
+
+LORA_PREFIX = "genvfx_lora_"
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,13 @@ class LoadKey:
     dtype: str
     cpu_offload: bool
     vae_tiling: bool
+    levers: Levers = field(default_factory=Levers)
+    loras: tuple[tuple[Path, float], ...] = ()
+
+    @property
+    def lora_weights(self) -> dict[str, float]:
+        """The job's LoRAs as adapter name -> weight."""
+        return {f"{LORA_PREFIX}{n}": weight for n, (_path, weight) in enumerate(self.loras)}
 
 
 class PipelineCache:
@@ -83,14 +97,54 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
         raise RuntimeFailure(
             f"model: loading {key.path} as {key.pipeline_class} failed: {exc}"
         ) from exc
+    for number, (path, _weight) in enumerate(key.loras):
+        try:
+            pipe.load_lora_weights(str(path), adapter_name=f"{LORA_PREFIX}{number}")
+        except Exception as exc:
+            raise RuntimeFailure(
+                f"loras: {path} does not load into {key.pipeline_class}: {exc}"
+            ) from exc
+    use_adapters(pipe, key.lora_weights)
+    apply_levers(pipe, key.levers, key.device)
     if key.cpu_offload:
         pipe.enable_model_cpu_offload(device=key.device)
-    else:
+    elif not key.levers.group_offload:
         pipe.to(key.device)
     if key.vae_tiling and hasattr(pipe, "vae") and hasattr(pipe.vae, "enable_tiling"):
         pipe.vae.enable_tiling()
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def use_adapters(pipe: Any, weights: Mapping[str, float]) -> None:
+    """Make exactly these loaded adapters active (none: the plain model)."""
+    loaded: dict[str, list[str]] = getattr(pipe, "get_list_adapters", dict)()
+    if not any(loaded.values()):
+        return
+    if not weights:
+        pipe.disable_lora()
+        return
+    pipe.enable_lora()
+    pipe.set_adapters(list(weights), list(weights.values()))
+
+
+def load_adapter(pipe: Any, name: str, path: Path) -> None:
+    """Load an IC-LoRA once under `name` (a second call finds it loaded)."""
+    loaded: dict[str, list[str]] = getattr(pipe, "get_list_adapters", dict)()
+    if any(name in names for names in loaded.values()):
+        return
+    try:
+        pipe.load_lora_weights(str(path), adapter_name=name)
+    except Exception as exc:
+        raise RuntimeFailure(f"model: the adapter {path} does not load: {exc}") from exc
+
+
+def with_call_defaults(
+    pipe: Any, arguments: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The model folder's call defaults its pipeline takes, under the window's arguments."""
+    accepted = set(inspect.signature(pipe.__call__).parameters)
+    return {**{k: v for k, v in defaults.items() if k in accepted}, **arguments}
 
 
 def check_arguments(pipe: Any, arguments: Mapping[str, Any]) -> None:

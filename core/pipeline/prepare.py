@@ -7,10 +7,13 @@ to a legal model size and plans the windows: a job that fails any of this writes
 
 from __future__ import annotations
 
+import dataclasses
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import __version__
+from ..errors import InvalidField
 from ..job import FrameRange, GenerationJob
 from ..media.colour import (
     ModelSpace,
@@ -22,12 +25,26 @@ from ..media.colour import (
     return_range,
 )
 from ..models.devices import DeviceChoice, choose_device
-from ..models.resolve import ModelSource, resolve_model
+from ..models.resolve import ModelSource, file_hash, resolve_model
 from ..take.folder import Take
 from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
+from .hdr import HDR_SPACE, check_hdr, hdr_record
+from .levers import Levers, check_levers
 from .plan import Plan, make_plan
 from .windows import split
+
+
+@dataclass(frozen=True)
+class LoadedLora:
+    """A job's LoRA file, found, with its hash (what the take records)."""
+
+    path: Path
+    weight: float
+    sha256: str
+
+    def describe(self) -> dict[str, object]:
+        return {"path": str(self.path), "weight": self.weight, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,8 @@ class Prepared:
     working_space: str
     model_space: ModelSpace
     canvas: Canvas
+    loras: tuple[LoadedLora, ...] = field(default=())
+    hdr_space: str | None = None
 
     def windows(self, chunks: list[FrameRange] | None = None) -> list[WindowRecord]:
         """The take's generation windows with their seeds, over the whole shot or per chunk.
@@ -105,6 +124,7 @@ class Prepared:
                 "family": self.model.family.key,
                 "pipeline": plan.pipeline_class,
                 "weights_hash": weights,
+                "loras": [lora.describe() for lora in self.loras],
             },
             generated={
                 "frames": plan.generated_frames,
@@ -123,6 +143,8 @@ class Prepared:
                 "fps": plan.fps,
                 "device": self.device.device,
                 "dtype": self.device.dtype,
+                "levers": dataclasses.asdict(Levers.of(job)),
+                "passes": hdr_record(self.model) if job.hdr else {},
             },
             placement=self.canvas.describe(),
             colour={
@@ -131,6 +153,7 @@ class Prepared:
                 "model_view": isinstance(self.model_space, View),
                 "working_space": self.working_space,
                 "returns": self.returns().to_dict(),
+                "output_space": self.hdr_space or str(self.model_space),
             },
             matte={
                 **self.matte_settings(),
@@ -150,7 +173,11 @@ def prepare(job: GenerationJob) -> Prepared:
     plate_space = working
     if job.plate_space is not None:
         plate_space = check_space(config, job.plate_space, "plate_space")
-    colour = Colour(config, working, model_space, plate_space)
+    hdr_space = None
+    if job.hdr:
+        check_hdr(job, model)
+        hdr_space = check_space(config, HDR_SPACE, "hdr")
+    colour = Colour(config, working, hdr_space or model_space, plate_space)
     canvas: Canvas
     if job.mode.rule.needs_plate:
         canvas = plate_canvas(job, model.family, colour)
@@ -158,7 +185,25 @@ def prepare(job: GenerationJob) -> Prepared:
         canvas = free_canvas(job, model.family, colour)
     plan = make_plan(job, model, canvas.generated_size, canvas.output_format)
     device = choose_device(job.device, job.dtype)
-    return Prepared(job, model, plan, device, config, working, model_space, canvas)
+    check_levers(Levers.of(job), model.path, device)
+    loras = tuple(_found_lora(lora.path, lora.weight) for lora in job.loras)
+    return Prepared(
+        job, model, plan, device, config, working, model_space, canvas, loras, hdr_space
+    )
+
+
+def _found_lora(reference: str, weight: float) -> LoadedLora:
+    path = Path(reference).expanduser()
+    if not path.is_file():
+        raise InvalidField("loras", reference, "an existing .safetensors file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(8)
+    except OSError as exc:
+        raise InvalidField("loras", reference, f"a readable file ({exc.strerror})") from None
+    if len(header) < 8 or int.from_bytes(header, "little") > path.stat().st_size:
+        raise InvalidField("loras", reference, "a safetensors file (its header is not one)")
+    return LoadedLora(path.resolve(), weight, file_hash(path))
 
 
 def frame_origin(prepared: Prepared) -> tuple[tuple[int, int], float | None]:

@@ -139,6 +139,15 @@ class TakeRecord:
             "mode": str(job.get("mode", "")),
             "model": str(job.get("model", "")),
             "weights_hash": str(self.model.get("weights_hash", "")),
+            "loras": json.dumps(
+                [
+                    {"sha256": lora.get("sha256"), "weight": lora.get("weight")}
+                    for lora in self.model.get("loras") or []
+                    if isinstance(lora, Mapping)
+                ],
+                separators=(",", ":"),
+            ),
+            "passes": ",".join(sorted(self.generated.get("passes") or {})),
             "family": str(self.model.get("family", "")),
             "pipeline": str(self.model.get("pipeline", "")),
             "version": self.genvfx_version,

@@ -19,6 +19,7 @@ PACKAGES = ("torch", "diffusers", "transformers", "OpenImageIO", "opencolorio")
 def collect() -> dict[str, Any]:
     from ..media.colour import config_name, load_config
     from ..models.builtin import builtin_names
+    from ..models.catalogue import FAMILIES
     from ..models.devices import choose_device
     from ..models.resolve import list_local_models
     from ..paths import cache_dir, model_search_dirs
@@ -49,4 +50,34 @@ def collect() -> dict[str, Any]:
         "models": builtin_names()
         + [f"{name} ({fam}) {path}" for name, path, fam in list_local_models()],
         "network": "off unless a job sets allow_network",
+        "families": {
+            key: {
+                "label": family.label,
+                "modes": {
+                    mode: sorted(
+                        {family.pipeline_for(mode, variant) for variant in _holders(family, mode)}
+                    )
+                    for mode in family.modes
+                },
+                "passes": dict(family.passes),
+                "licence": family.licence,
+            }
+            for key, family in FAMILIES.items()
+        },
+        "levers": _levers(choice),
     }
+
+
+def _holders(family: Any, mode: str) -> list[str | None]:
+    """The weights (model_index classes) of a family that run `mode`; None: its plain ones."""
+    found: list[str | None] = [None] if mode in family.pipelines else []
+    return found + [name for name, table in family.variants.items() if mode in table]
+
+
+def _levers(choice: Any) -> dict[str, Any]:
+    from ..pipeline.levers import available_levers
+
+    try:
+        return available_levers(choice)
+    except ImportError as exc:
+        return {"error": f"diffusers cannot be imported: {exc}"}

@@ -1,0 +1,98 @@
+"""Alpha from a model: an LTX-2 alpha IC-LoRA (such as Alpha Gen) mattes generated frames.
+
+`LTX2InContextPipeline` takes the element's frames as a reference video and, with the alpha
+IC-LoRA active, generates the matte as a grey video; its mean over RGB is the alpha. The pass
+runs at the size and frame count the frames were generated at, so `check_alpha` holds them
+to the family's rules (a multiple of its spatial step, `step*k+1` frames, its frame and pixel
+budget) before anything runs.
+
+Not yet reachable from a job: the job field that chooses where alpha comes from (`matte`)
+will call `check_alpha` when it is prepared and `run_alpha` after each window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidField
+from ..events import CancelToken
+from ..job import Format
+from ..models.devices import DeviceChoice
+from ..models.resolve import ModelSource
+from .arguments import WindowInputs, video_tensor
+from .inference import load_adapter, run_pipeline, use_adapters
+
+ALPHA_ADAPTER = "genvfx_alpha"
+FIELD = "matte"
+
+
+def check_alpha(model: ModelSource, size: Format, frames: int) -> None:
+    """Refuse the alpha pass where the model has no alpha IC-LoRA or the window cannot run."""
+    family = model.family
+    if "alpha" not in family.passes:
+        raise InvalidField(FIELD, "model", f"another matte: {family.label} has no alpha pass")
+    if "alpha" not in model.adapters:
+        raise InvalidField(
+            FIELD,
+            "model",
+            f"another matte: {model.path} holds no alpha IC-LoRA (name it as alpha_lora in "
+            "its genvfx.json, or put a loras/*alpha*.safetensors file in it)",
+        )
+    step = family.spatial_multiple
+    if size.width % step or size.height % step:
+        raise InvalidField(
+            FIELD, "model", f"a generated size in multiples of {step} (this window is {size})"
+        )
+    if size.width * size.height > family.max_pixels:
+        raise InvalidField(
+            FIELD, "model", f"at most {family.max_pixels} pixels a frame (this window is {size})"
+        )
+    if not family.is_legal_frame_count(frames) or frames > family.max_frames:
+        raise InvalidField(
+            FIELD,
+            "model",
+            f"windows of {family.frame_step}k+1 frames, at most {family.max_frames} "
+            f"(this one has {frames})",
+        )
+
+
+def alpha_arguments(inputs: WindowInputs, rgb: np.ndarray) -> dict[str, Any]:
+    """The in-context pipeline's arguments for one window's frames (F, H, W, 3) in [0, 1]."""
+    from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
+
+    return {
+        "prompt": inputs.prompt,
+        "negative_prompt": inputs.negative_prompt,
+        "reference_conditions": [
+            LTX2ReferenceCondition(frames=video_tensor(np.clip(rgb, 0.0, 1.0)), strength=1.0)
+        ],
+        "num_frames": len(rgb),
+        "width": inputs.width,
+        "height": inputs.height,
+        "num_inference_steps": inputs.steps,
+        "guidance_scale": inputs.guidance,
+        "frame_rate": inputs.fps,
+    }
+
+
+def run_alpha(
+    pipe: Any,
+    model: ModelSource,
+    arguments: dict[str, Any],
+    seed: int,
+    device: DeviceChoice,
+    cancel: CancelToken,
+    on_step: Callable[[int, int], None],
+    restore: dict[str, float],
+) -> np.ndarray:
+    """(F, H, W) alpha in [0, 1]; the job's own LoRAs are active again after."""
+    load_adapter(pipe, ALPHA_ADAPTER, model.adapters["alpha"])
+    use_adapters(pipe, {ALPHA_ADAPTER: 1.0})
+    try:
+        matte = run_pipeline(pipe, arguments, seed, device, cancel, on_step)
+    finally:
+        use_adapters(pipe, restore)
+    return np.clip(matte.mean(axis=-1), 0.0, 1.0)
