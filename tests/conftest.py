@@ -75,3 +75,21 @@ def shared_dir() -> Path:
             f"shared corpus not found at {SHARED} (only present beside the project checkout)"
         )
     return SHARED
+
+
+def _hypothesis_profiles() -> None:
+    """`ci` (the default): derandomized, bounded; `dev`: a fresh seed and 20x the examples.
+
+    A longer local run: `HYPOTHESIS_PROFILE=dev GENVFX_FUZZ_SCALE=20 pytest tests/test_hostile.py`.
+    """
+    from hypothesis import HealthCheck, settings
+
+    quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "ci", derandomize=True, deadline=None, database=None, suppress_health_check=quiet
+    )
+    settings.register_profile("dev", deadline=None, suppress_health_check=quiet)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

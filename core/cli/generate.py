@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from ..errors import InvalidField
 from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
-from ..job import MAX_SEED, FrameRange, GenerationJob, field_specs
+from ..job import MAX_SEED, FrameRange, GenerationJob, field_specs, parse_json
+from ..job.fields import valid_unicode
 from . import script_flags
 
 
@@ -68,13 +69,15 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
     data: dict[str, Any] = {}
     if args.job is not None:
         try:
-            data = json.loads(args.job.read_text(encoding="utf-8"))
+            raw = args.job.read_bytes()
         except OSError as exc:
             raise InvalidField(
                 "job", str(args.job), f"a readable job file ({exc.strerror})"
             ) from None
-        except ValueError as exc:
-            raise InvalidField("job", str(args.job), f"a JSON job file ({exc})") from None
+        try:
+            data = parse_json(raw.decode("utf-8"), "job")
+        except UnicodeDecodeError as exc:
+            raise InvalidField("job", str(args.job), f"a UTF-8 job file ({exc.reason})") from None
         if not isinstance(data, dict):
             raise InvalidField("job", str(args.job), "a JSON object")
     data.update(script_flags.job_fields(args, data))
@@ -90,7 +93,8 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
         data["seed"] = secrets.randbelow(MAX_SEED + 1)
     if "ocio_config" not in data and os.environ.get("OCIO"):
         data["ocio_config"] = os.environ["OCIO"]
-    data["output_root"] = str(Path(data["output_root"]).expanduser().absolute())
+    if isinstance(data["output_root"], str) and valid_unicode(data["output_root"]):
+        data["output_root"] = os.path.abspath(os.path.expanduser(data["output_root"]))
     return GenerationJob.from_dict(data)
 
 
