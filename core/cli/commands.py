@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import audit, farm, generate, info, insert, worker
+from . import audit, farm, generate, info, insert, resume, takes, worker
 
-COMMANDS: list[ModuleType] = [info, generate, worker, insert, farm, audit]
+COMMANDS: list[ModuleType] = [info, generate, resume, takes, worker, insert, farm, audit]

@@ -8,13 +8,14 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from ..errors import InvalidField
-from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
+from ..events import CancelToken, Done, Event, EventSink, Progress, Stage, event_dict
 from ..job import MAX_SEED, FrameRange, GenerationJob, field_specs, parse_json
 from ..job.fields import valid_unicode
 from . import script_flags
@@ -112,8 +113,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from ..pipeline.engine import generate
 
+    take = script_flags.take(args, job)
+    done = reported(
+        args.json,
+        lambda report, cancel: generate(job, on_event=report, cancel=cancel, take=take),
+    )
+    script_flags.after(args, done)
+    return 0
+
+
+def reported(json_events: bool, work: Callable[[EventSink, CancelToken], Done]) -> Done:
+    """Run `work` with progress on stderr (or JSON events on stdout) and Ctrl-C as cancel."""
     cancel = CancelToken()
-    report = JsonReport(cancel) if args.json else TextReport(sys.stderr.isatty())
+    report = JsonReport(cancel) if json_events else TextReport(sys.stderr.isatty())
     previous = signal.getsignal(signal.SIGINT)
 
     def on_interrupt(_signum: int, _frame: Any) -> None:
@@ -124,15 +136,14 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        done = generate(job, on_event=report, cancel=cancel, take=script_flags.take(args, job))
+        done = work(report, cancel)
     except Exception as exc:
         report.failed(exc)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
     report.finish(done)
-    script_flags.after(args, done)
-    return 0
+    return done
 
 
 class JsonReport:

@@ -28,7 +28,7 @@ from .inputs import window_inputs
 from .prepare import Prepared, frame_origin, prepare
 from .windows import blend
 
-__all__ = ["Prepared", "generate", "prepare"]
+__all__ = ["Prepared", "generate", "prepare", "run_windows", "take_done"]
 
 
 def generate(
@@ -56,12 +56,12 @@ def generate(
     if take is not None:
         record = TakeRecord.read(take.folder)
         windows = _chunk_windows(record, job)
-        return _run(prepared, record, windows, on_event, cancel, cache, final=False)
+        return run_windows(prepared, record, windows, on_event, cancel, cache, final=False)
     take = reserve_take(Path(job.output_root), job.name)
     record = prepared.new_record(take, weights)
     record.write()
     try:
-        return _run(prepared, record, record.windows, on_event, cancel, cache, final=True)
+        return run_windows(prepared, record, record.windows, on_event, cancel, cache, final=True)
     except Cancelled as exc:
         record.mark_ended("cancelled", str(exc))
         raise
@@ -89,7 +89,7 @@ def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]
     return [w for w in record.windows if job.frames.first <= w.first <= job.frames.last]
 
 
-def _run(
+def run_windows(
     prepared: Prepared,
     record: TakeRecord,
     windows: list[WindowRecord],
@@ -98,12 +98,17 @@ def _run(
     cache: PipelineCache,
     final: bool,
 ) -> Done:
+    """Generate `windows` into the record's take, keeping frames already on disk.
+
+    `final`: mark the record complete afterwards (a farm chunk leaves that to
+    `farm-complete`; `resume` marks it once every chunk is done).
+    """
     job, plan = prepared.job, prepared.plan
     take = record.take
     paths = [take.frame_path(f, record.last) for f in job.frames]
     if not final and all(p.is_file() for p in paths):
         on_event(Stage("skip", f"frames {job.frames} are already in {take.folder}"))
-        return _done(take, paths, loaded=False)
+        return take_done(take, paths, loaded=False)
     key = LoadKey(
         path=prepared.model.path,
         pipeline_class=plan.pipeline_class,
@@ -138,7 +143,7 @@ def _run(
         writer.close()
     if final:
         record.mark_complete(time.monotonic() - started)
-    return _done(take, paths, loaded)
+    return take_done(take, paths, loaded)
 
 
 def _keeps_plate(prepared: Prepared) -> bool:
@@ -232,7 +237,7 @@ def _pipeline(pipes: dict[str, Any], name: str) -> Any:
     return pipes[name]
 
 
-def _done(take: Take, paths: list[Path], loaded: bool) -> Done:
+def take_done(take: Take, paths: list[Path], loaded: bool) -> Done:
     return Done(
         take_dir=str(take.folder),
         version=take.label,

@@ -7,7 +7,6 @@ to a legal model size and plans the windows: a job that fails any of this writes
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 
 from .. import __version__
@@ -16,6 +15,7 @@ from ..media.colour import check_space, config_name
 from ..models.devices import DeviceChoice, choose_device
 from ..models.resolve import ModelSource, resolve_model
 from ..take.folder import Take
+from ..take.process import Writer
 from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .plan import Plan, make_plan
@@ -66,12 +66,15 @@ class Prepared:
     ) -> TakeRecord:
         """The take's record before any frame is written."""
         job, plan = self.job, self.plan
+        writer = Writer.this()
         return TakeRecord(
             folder=take.folder,
             status=status,
             genvfx_version=__version__,
             created=now(),
-            host=platform.node(),
+            host=writer.host,
+            pid=writer.pid,
+            process_started=writer.started,
             job=job.to_dict(),
             job_hash=job.job_hash(),
             name=take.name,
@@ -104,6 +107,7 @@ class Prepared:
                 "fps": plan.fps,
                 "device": self.device.device,
                 "dtype": self.device.dtype,
+                **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },
             placement=self.canvas.describe(),
             colour={

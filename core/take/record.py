@@ -2,7 +2,9 @@
 
 `TakeRecord` is the only writer and reader of a manifest. It is written when the take's
 folder is reserved (`running`, or `queued` for a farm take), then marked `complete`,
-`failed` or `cancelled`. A frame's `genvfx/` header attributes are derived from the record
+`failed` or `cancelled`. A `running` record whose process has ended (killed, power cut)
+reads as `interrupted`: the record names its host and process (`process.Writer`).
+A frame's `genvfx/` header attributes are derived from the record
 (`provenance`), never from whichever process writes the frame, so a farm take written by
 many tasks stamps the same `job_hash`, the take's `frame_index` and the seed of the window
 that made each frame, exactly as the manifest records them.
@@ -26,9 +28,10 @@ from ..errors import InvalidField, RuntimeFailure
 from ..job import MAX_SEED, FrameRange
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
 from .folder import MANIFEST, Take
+from .process import Writer
 
 SCHEMA = 1
-STATUSES = ("queued", "running", "complete", "failed", "cancelled")
+STATUSES = ("queued", "running", "complete", "failed", "cancelled", "interrupted")
 
 
 def window_seed(seed: int, start_index: int) -> int:
@@ -80,6 +83,8 @@ class TakeRecord:
     message: str | None = None
     inference_seconds: float | None = None
     schema: int = SCHEMA
+    pid: int | None = None
+    process_started: str = ""
 
     @property
     def complete(self) -> bool:
@@ -145,6 +150,8 @@ class TakeRecord:
             "created": self.created,
             "finished": self.finished,
             "host": self.host,
+            "pid": self.pid,
+            "process_started": self.process_started,
             "job": self.job,
             "job_hash": self.job_hash,
             "take": {"name": self.name, "version": self.version, "folder": str(self.folder)},
@@ -163,9 +170,12 @@ class TakeRecord:
         """Replace the manifest atomically (temporary file, then rename)."""
         path = Path(self.folder) / MANIFEST
         tmp = path.with_name(f".{MANIFEST}.partial-{os.getpid()}")
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        data = self.to_dict()
+        if data["status"] == "interrupted":
+            data["status"] = "running"
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         try:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
             os.replace(tmp, path)
         except OSError as exc:
             raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -185,6 +195,13 @@ class TakeRecord:
         self.status, self.message, self.finished = "complete", None, now()
         if inference_seconds is not None:
             self.inference_seconds = round(inference_seconds, 3)
+        self.write()
+
+    def mark_running(self) -> None:
+        """Record this process as the take's writer, `running` (a resumed take)."""
+        writer = Writer.this()
+        self.status, self.message, self.finished = "running", None, None
+        self.host, self.pid, self.process_started = writer.host, writer.pid, writer.started
         self.write()
 
     def mark_ended(self, status: str, message: str) -> None:
@@ -244,6 +261,11 @@ class TakeRecord:
             status = "complete" if data.get("complete") is True else "failed"
         if status == "complete" and data.get("complete") is not True:
             status = "failed"
+        host = str(data.get("host", ""))
+        pid = data.get("pid") if isinstance(data.get("pid"), int) else None
+        started = str(data.get("process_started") or "")
+        if status == "running" and pid is not None and Writer(host, pid, started).gone():
+            status = "interrupted"
         windows = _windows(generated.get("windows"), int(job.get("seed", 0) or 0))
         if not windows:
             windows = [WindowRecord(first, last, last - first + 1, 0, int(job.get("seed", 0)))]
@@ -252,7 +274,7 @@ class TakeRecord:
             status=str(status),
             genvfx_version=str(data.get("genvfx_version", "")),
             created=str(data.get("created", "")),
-            host=str(data.get("host", "")),
+            host=host,
             job=dict(job),
             job_hash=str(data.get("job_hash", "")),
             name=str(take.get("name", folder.parent.name)),
@@ -270,6 +292,8 @@ class TakeRecord:
             message=data.get("message") if isinstance(data.get("message"), str) else None,
             inference_seconds=_number_or_none(data.get("inference_seconds")),
             schema=schema,
+            pid=pid,
+            process_started=started,
         )
 
 
