@@ -59,7 +59,10 @@ def register(sub: Any) -> None:
         "--json", action="store_true", help="print machine-readable events (JSON lines) on stdout"
     )
     parser.add_argument(
-        "--print-job", action="store_true", help="print the validated job as JSON and exit"
+        "--print-job",
+        action="store_true",
+        help="check the job as far as can be without loading weights (model folder, plates, "
+        "masks, colour spaces, sizes), print it as JSON and exit",
     )
     script_flags.register(parser)
     parser.set_defaults(run=run)
@@ -109,6 +112,9 @@ def _plate_range(pattern: str) -> FrameRange:
 def run(args: argparse.Namespace) -> int:
     job = build_job(args)
     if args.print_job:
+        from ..pipeline.prepare import prepare
+
+        prepare(job)
         print(job.to_json())
         return 0
     from ..pipeline.engine import generate

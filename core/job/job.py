@@ -339,6 +339,15 @@ class GenerationJob:
             boolean=True,
         ),
     )
+    allow_unsafe_weights: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "load pickle weights or a model's own code (they can run code; off: safetensors only)",
+            flag="--allow-unsafe-weights",
+            boolean=True,
+        ),
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationJob:

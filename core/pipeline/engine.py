@@ -116,6 +116,7 @@ def run_windows(
         dtype=prepared.device.dtype,
         cpu_offload=job.cpu_offload,
         vae_tiling=job.vae_tiling,
+        allow_unsafe_weights=job.allow_unsafe_weights,
     )
     loaded = False
     pipes: dict[str, Any] = {}

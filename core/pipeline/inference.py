@@ -29,6 +29,7 @@ class LoadKey:
     dtype: str
     cpu_offload: bool
     vae_tiling: bool
+    allow_unsafe_weights: bool = False
 
 
 class PipelineCache:
@@ -78,6 +79,7 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
             str(key.path),
             dtype=getattr(torch, key.dtype),
             local_files_only=not allow_network,
+            use_safetensors=None if key.allow_unsafe_weights else True,
         )
     except Exception as exc:
         raise RuntimeFailure(

@@ -120,7 +120,7 @@ class Prepared:
 
 def prepare(job: GenerationJob) -> Prepared:
     """Every check that needs the model, the plate, the OCIO config or the device."""
-    model = resolve_model(job.model, job.family, job.allow_network)
+    model = resolve_model(job.model, job.family, job.allow_network, job.allow_unsafe_weights)
     model.family.pipeline_for(job.mode, model.index_class)
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")
