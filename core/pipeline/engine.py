@@ -11,6 +11,7 @@ invalid job writes nothing. After that, a failure or a cancel leaves the take ma
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,40 @@ def generate(
         return run_windows(prepared, record, windows, on_event, cancel, cache, final=False)
     take = reserve_take(Path(job.output_root), job.name)
     record = prepared.new_record(take, weights)
-    record.write()
     try:
-        return run_windows(prepared, record, record.windows, on_event, cancel, cache, final=True)
+        record.write()
+    except RuntimeFailure:
+        take.folder.rmdir()
+        raise
+    return ended(
+        record,
+        lambda: run_windows(prepared, record, record.windows, on_event, cancel, cache, final=True),
+    )
+
+
+def ended(record: TakeRecord, work: Callable[[], Done]) -> Done:
+    """Run `work` on the record's take; a failure or cancel marks the take `failed` or
+    `cancelled`, saying why, and raises. When even that cannot be written (a full disk), the
+    error says so; a reader then sees the run as interrupted."""
+    try:
+        return work()
     except Cancelled as exc:
-        record.mark_ended("cancelled", str(exc))
+        _mark(record, "cancelled", str(exc), exc)
         raise
     except GenvfxError as exc:
-        record.mark_ended("failed", str(exc))
+        _mark(record, "failed", str(exc), exc)
         raise
     except Exception as exc:
-        record.mark_ended("failed", repr(exc))
-        raise RuntimeFailure(f"generation failed: {exc}") from exc
+        failure = RuntimeFailure(f"generation failed: {exc}")
+        _mark(record, "failed", repr(exc), failure)
+        raise failure from exc
+
+
+def _mark(record: TakeRecord, status: str, message: str, error: GenvfxError) -> None:
+    try:
+        record.mark_ended(status, message)
+    except RuntimeFailure as exc:
+        error.args = (f"{error}; and the take could not be marked {status}: {exc}",)
 
 
 def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Cancelled, GenvfxError, InvalidField, RuntimeFailure
+from ..errors import InvalidField
 from ..events import CancelToken, Done, EventSink, Stage, ignore
 from ..job import FrameRange, GenerationJob
 from ..take.record import TakeRecord, WindowRecord
-from .engine import run_windows, take_done
+from .engine import ended, run_windows, take_done
 from .inference import PipelineCache
 from .prepare import prepare
 
@@ -67,7 +67,8 @@ def resume(
         on_event(Stage("clean", f"removed {removed} partial file(s) of the interrupted run"))
     missing = {f for f, path in zip(record.frame_range, paths, strict=True) if not path.is_file()}
     record.mark_running()
-    try:
+
+    def finish() -> Done:
         loaded = False
         for chunk in chunks_of(record):
             windows = windows_to_run(record, chunk, missing, job.mode.rule.start_frame)
@@ -78,16 +79,9 @@ def resume(
             done = run_windows(chunk_prepared, record, windows, on_event, cancel, cache, False)
             loaded = loaded or done.model_loaded
         record.mark_complete()
-    except Cancelled as exc:
-        record.mark_ended("cancelled", str(exc))
-        raise
-    except GenvfxError as exc:
-        record.mark_ended("failed", str(exc))
-        raise
-    except Exception as exc:
-        record.mark_ended("failed", repr(exc))
-        raise RuntimeFailure(f"resume failed: {exc}") from exc
-    return take_done(take, paths, loaded)
+        return take_done(take, paths, loaded)
+
+    return ended(record, finish)
 
 
 def remove_partials(folder: Path) -> int:

@@ -178,6 +178,7 @@ class TakeRecord:
             tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
             os.replace(tmp, path)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def mark_complete(self, inference_seconds: float | None = None) -> None:
