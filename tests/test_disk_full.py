@@ -38,7 +38,7 @@ def generate_limited(out: Path, limit: int) -> subprocess.CompletedProcess[str]:
             "--out",
             str(out),
         ],
-        preexec_fn=limited,  # noqa: PLW1509
+        preexec_fn=limited,
         capture_output=True,
         text=True,
         timeout=300,
