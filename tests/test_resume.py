@@ -152,3 +152,31 @@ def test_kill_9_at_a_random_moment_then_resume_gives_the_uninterrupted_pixels(
     result = pixels(folder)
     assert result.keys() == reference.keys()
     assert all(np.array_equal(result[f], reference[f]) for f in reference)
+
+
+def test_a_farm_take_resumes_only_the_chunks_with_missing_frames(tmp_path: Path) -> None:
+    from genvfx.farm import tasks as farm
+
+    job = GenerationJob.from_dict(job_data(tmp_path, "farm"))
+    take = farm.reserve(job, chunk=9)
+    for chunk in farm.chunks(job.frames, 9):
+        generate(
+            GenerationJob.from_json((take.folder / farm.JOB_FILE).read_text()).replace(
+                frames=str(chunk)
+            ),
+            take=take,
+        )
+    before = pixels(take.folder)
+    for frame in (1012, 1019):
+        (take.folder / f"farm_v001.{frame}.exr").unlink()
+    stages: list[Any] = []
+    resume(take.folder, on_event=stages.append)
+    resumed = [e.message for e in stages if getattr(e, "stage", "") == "resume"]
+    assert resumed == [
+        "frames 1010-1018: 1 window(s) to generate",
+        "frames 1019-1020: 1 window(s) to generate",
+    ]
+    assert TakeRecord.read(take.folder).status == "complete"
+    after = pixels(take.folder)
+    assert after.keys() == before.keys()
+    assert all(np.array_equal(after[f], before[f]) for f in before)

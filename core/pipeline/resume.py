@@ -75,7 +75,9 @@ def resume(
             if not windows:
                 continue
             on_event(Stage("resume", f"frames {chunk}: {len(windows)} window(s) to generate"))
-            chunk_prepared = prepared if chunk == job.frames else prepare(job.replace(frames=chunk))
+            chunk_prepared = (
+                prepared if chunk == job.frames else prepare(job.replace(frames=str(chunk)))
+            )
             done = run_windows(chunk_prepared, record, windows, on_event, cancel, cache, False)
             loaded = loaded or done.model_loaded
         record.mark_complete()
