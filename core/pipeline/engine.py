@@ -10,6 +10,7 @@ invalid job writes nothing. After that, a failure or a cancel leaves the take ma
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +64,8 @@ def generate(
     try:
         record.write()
     except RuntimeFailure:
-        take.folder.rmdir()
+        with contextlib.suppress(OSError):
+            take.folder.rmdir()
         raise
     return ended(
         record,
