@@ -4,6 +4,8 @@ Each length runs in a fresh process (peak RSS is per process), as `genvfx genera
 
     python benchmarks/long_shot_memory.py                # 50, 200, 400 frames
     python benchmarks/long_shot_memory.py 100 400 --model builtin:tiny-ltx --format 512x512
+    python benchmarks/long_shot_memory.py 49 241 --model builtin:tiny-ltx --format 1920x1080 \
+        --model-size default --window 0 --overlap -1 --compression zip   # default settings
 
 It prints one line per length: frames, windows, wall seconds, peak RSS (MiB), and the peak
 of memory traced by Python (numpy arrays included, torch tensors not). Memory that does not
@@ -54,9 +56,10 @@ def main() -> int:
     parser.add_argument("lengths", nargs="*", type=int, default=[50, 200, 400])
     parser.add_argument("--model", default="builtin:tiny-wan")
     parser.add_argument("--format", default="640x360", help="take size (each frame written)")
-    parser.add_argument("--model-size", default="64x64")
-    parser.add_argument("--window", type=int, default=33)
-    parser.add_argument("--overlap", type=int, default=4)
+    parser.add_argument("--model-size", default="64x64", help="'default': the model's own")
+    parser.add_argument("--window", type=int, default=33, help="0: the default window")
+    parser.add_argument("--overlap", type=int, default=4, help="-1: the default overlap")
+    parser.add_argument("--compression", default="none")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -68,13 +71,13 @@ def main() -> int:
                 "model": args.model,
                 "frames": f"1001-{1000 + length}",
                 "format": args.format,
-                "model_size": args.model_size,
+                "model_size": None if args.model_size == "default" else args.model_size,
                 "steps": 1,
-                "window": args.window,
-                "overlap": args.overlap,
+                "window": args.window or None,
+                "overlap": None if args.overlap < 0 else args.overlap,
                 "output_root": out,
                 "name": f"len{length}",
-                "compression": "none",
+                "compression": args.compression,
             }
             result = subprocess.run(
                 [sys.executable, "-c", CHILD, json.dumps(job), out, str(args.threads)],

@@ -87,3 +87,21 @@ def tiny_take(out: Path, name: str, prompt: str, frames: str = "1001-1003", step
     code = main(["generate", *model, *what, *where])
     assert code == 0
     return out / name / "v001"
+
+
+def _hypothesis_profiles() -> None:
+    """`ci` (the default): derandomized, bounded; `dev`: a fresh seed and 20x the examples.
+
+    A longer local run: `HYPOTHESIS_PROFILE=dev GENVFX_FUZZ_SCALE=20 pytest tests/test_hostile.py`.
+    """
+    from hypothesis import HealthCheck, settings
+
+    quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "ci", derandomize=True, deadline=None, database=None, suppress_health_check=quiet
+    )
+    settings.register_profile("dev", deadline=None, suppress_health_check=quiet)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

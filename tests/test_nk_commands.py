@@ -209,6 +209,9 @@ def test_generate_from_a_script_read_and_insert(shot: dict[str, Path]) -> None:
     script.write_bytes(
         comp_script(base / "plates" / "p.####.exr", shot["plain"] / "bg.####.exr", ocio=True)
     )
+    (base / "plates").mkdir(exist_ok=True)
+    for frame in (1001, 1002):  # --print-job checks that the plate's frames exist
+        write_exr(base / "plates" / f"p.{frame}.exr", np.full((64, 64, 4), 0.5, np.float32))
     printed = run_cli(
         "generate",
         "--script",
@@ -223,6 +226,7 @@ def test_generate_from_a_script_read_and_insert(shot: dict[str, Path]) -> None:
         "1001-1002",
         "--print-job",
     )
+    assert printed.returncode == 0, printed.stderr
     job = json.loads(printed.stdout)
     assert job["plate"] == str(base / "plates" / "p.####.exr") and job["mode"] == "v2v"
     assert job["frames"] == {"first": 1001, "last": 1002}  # the flag wins over the Read

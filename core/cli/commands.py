@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import audit, farm, generate, info, insert, matte, worker
+from . import audit, farm, generate, info, insert, matte, resume, takes, worker
 
-COMMANDS: list[ModuleType] = [info, generate, matte, worker, insert, farm, audit]
+COMMANDS: list[ModuleType] = [info, generate, matte, resume, takes, worker, insert, farm, audit]

@@ -8,14 +8,15 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from ..errors import InvalidField
-from ..events import CancelToken, Done, Event, Progress, Stage, event_dict
-from ..job import MAX_SEED, PATH_FIELDS, FrameRange, GenerationJob, field_specs
+from ..events import CancelToken, Done, Event, EventSink, Progress, Stage, event_dict
+from ..job import MAX_SEED, PATH_FIELDS, FrameRange, GenerationJob, field_specs, parse_json
 from ..job.fields import resolve_relative
 from . import script_flags
 
@@ -59,7 +60,10 @@ def register(sub: Any) -> None:
         "--json", action="store_true", help="print machine-readable events (JSON lines) on stdout"
     )
     parser.add_argument(
-        "--print-job", action="store_true", help="print the validated job as JSON and exit"
+        "--print-job",
+        action="store_true",
+        help="check the job as far as can be without loading weights (model folder, plates, "
+        "masks, colour spaces, sizes), print it as JSON and exit",
     )
     script_flags.register(parser)
     parser.set_defaults(run=run)
@@ -75,13 +79,15 @@ def build_job(args: argparse.Namespace) -> GenerationJob:
     if args.job is not None:
         args.job = script_flags.mapped_path(args, args.job)
         try:
-            data = json.loads(args.job.read_text(encoding="utf-8"))
+            raw = args.job.read_bytes()
         except OSError as exc:
             raise InvalidField(
                 "job", str(args.job), f"a readable job file ({exc.strerror})"
             ) from None
-        except ValueError as exc:
-            raise InvalidField("job", str(args.job), f"a JSON job file ({exc})") from None
+        try:
+            data = parse_json(raw.decode("utf-8"), "job")
+        except UnicodeDecodeError as exc:
+            raise InvalidField("job", str(args.job), f"a UTF-8 job file ({exc.reason})") from None
         if not isinstance(data, dict):
             raise InvalidField("job", str(args.job), "a JSON object")
         resolve_relative(data, PATH_FIELDS, str(args.job.expanduser().absolute().parent))
@@ -111,12 +117,29 @@ def _plate_range(pattern: str) -> FrameRange:
 def run(args: argparse.Namespace) -> int:
     job = build_job(args)
     if args.print_job:
+        from ..pipeline.prepare import prepare
+
+        prepare(job)
         print(job.to_json())
         return 0
     from ..pipeline.engine import generate
 
+    take = script_flags.take(args, job)
+    paths = script_flags.path_mapping(args)
+    done = reported(
+        args.json,
+        lambda report, cancel: generate(
+            job, on_event=report, cancel=cancel, take=take, paths=paths
+        ),
+    )
+    script_flags.after(args, done)
+    return 0
+
+
+def reported(json_events: bool, work: Callable[[EventSink, CancelToken], Done]) -> Done:
+    """Run `work` with progress on stderr (or JSON events on stdout) and Ctrl-C as cancel."""
     cancel = CancelToken()
-    report = JsonReport(cancel) if args.json else TextReport(sys.stderr.isatty())
+    report = JsonReport(cancel) if json_events else TextReport(sys.stderr.isatty())
     previous = signal.getsignal(signal.SIGINT)
 
     def on_interrupt(_signum: int, _frame: Any) -> None:
@@ -127,21 +150,14 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        done = generate(
-            job,
-            on_event=report,
-            cancel=cancel,
-            take=script_flags.take(args, job),
-            paths=script_flags.path_mapping(args),
-        )
+        done = work(report, cancel)
     except Exception as exc:
         report.failed(exc)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
     report.finish(done)
-    script_flags.after(args, done)
-    return 0
+    return done
 
 
 class JsonReport:

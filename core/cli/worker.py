@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     stream = protocol_stream()
     configure_logging(args.log_file or default_log_file())
     try:
-        return Worker(Channel(stream)).serve(sys.stdin)
+        return Worker(Channel(stream)).serve(sys.stdin.buffer)
     finally:
         stream.close()

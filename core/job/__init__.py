@@ -1,5 +1,6 @@
 """The job: every generation parameter in one validated value, and the modes it can run."""
 
+from .decode import MAX_DEPTH, parse_json
 from .fields import FieldSpec
 from .job import (
     COMPRESSIONS,
@@ -18,6 +19,7 @@ __all__ = [
     "BACKGROUND_PROMPTS",
     "COMPRESSIONS",
     "DTYPES",
+    "MAX_DEPTH",
     "MAX_FRAMES",
     "MAX_SEED",
     "MAX_SIDE",
@@ -33,4 +35,5 @@ __all__ = [
     "Mode",
     "ModeRule",
     "field_specs",
+    "parse_json",
 ]

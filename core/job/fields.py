@@ -63,14 +63,22 @@ def spec(
     }
 
 
+MAX_TEXT = 100_000
+"""The most characters a text field may hold."""
+
+
 def text(allow_empty: bool) -> Parser:
     def parse(name: str, value: Any) -> str:
         if not isinstance(value, str):
             raise InvalidField(name, value, "a string")
+        if len(value) > MAX_TEXT:
+            raise InvalidField(name, f"<{len(value)} characters>", f"at most {MAX_TEXT}")
         if not allow_empty and not value.strip():
             raise InvalidField(name, value, "a non-empty string")
         if "\x00" in value:
             raise InvalidField(name, value, "text without NUL characters")
+        if not valid_unicode(value):
+            raise InvalidField(name, value, "valid Unicode text (no lone surrogates)")
         return value
 
     return parse
@@ -97,6 +105,15 @@ def resolve_relative(data: dict[str, Any], names: tuple[str, ...], base: str) ->
             expanded = os.path.expanduser(value)
             if not os.path.isabs(expanded):
                 data[key] = os.path.join(base, expanded)
+
+
+def valid_unicode(value: str) -> bool:
+    """False for text that cannot be written as UTF-8 (it holds lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def choice(options: tuple[str, ...]) -> Parser:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import InvalidField
 from . import fields as f
+from .decode import MAX_DEPTH, nesting, parse_json, too_deep
 from .fields import FieldSpec, spec
 from .modes import BACKGROUND_PROMPTS, Matte, Mode
 from .values import MAX_FRAMES, MAX_SIDE, Format, FrameRange, Lora
@@ -462,12 +463,23 @@ class GenerationJob:
             boolean=True,
         ),
     )
+    allow_unsafe_weights: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "load pickle weights or a model's own code (they can run code; off: safetensors only)",
+            flag="--allow-unsafe-weights",
+            boolean=True,
+        ),
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationJob:
         """Validate a mapping (parsed JSON, CLI flags, knob values) into a job."""
         if not isinstance(data, Mapping):
             raise InvalidField("job", type(data).__name__, "a JSON object")
+        if nesting(dict(data)) > MAX_DEPTH:
+            raise InvalidField("job", "<deeply nested values>", too_deep())
         specs = field_specs()
         known = set(specs) | {"schema"}
         unknown = sorted(str(k) for k in data if k not in known)
@@ -489,12 +501,8 @@ class GenerationJob:
         return job
 
     @classmethod
-    def from_json(cls, text: str) -> GenerationJob:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidField("job", text[:80], f"valid JSON ({exc})") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str | bytes) -> GenerationJob:
+        return cls.from_dict(parse_json(text, "job"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready mapping; `from_dict(to_dict())` gives an equal job."""

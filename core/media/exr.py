@@ -7,6 +7,7 @@ when complete, so a reader (Nuke, a farm task, `genvfx audit`) never sees half a
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
@@ -58,11 +59,26 @@ def write_exr(
         ok = out.open(str(tmp), spec) and out.write_image(data)
         ok = out.close() and ok
         if not ok:
-            raise RuntimeFailure(f"writing {path} failed: {out.geterror()}")
+            error = out.geterror()
+            raise RuntimeFailure(disk_problem(path.parent) or f"writing {path} failed: {error}")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def disk_problem(folder: Path, needed: int = 1 << 20) -> str | None:
+    """Why nothing more can be written in `folder` (a full disk, no free inodes), or None."""
+    try:
+        free = shutil.disk_usage(folder).free
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    if free < needed:
+        return f"the disk holding {folder} is full ({free} bytes free); free space and resume"
+    if stats.f_files and stats.f_favail == 0:
+        return f"the disk holding {folder} has no free inodes; free some and resume"
+    return None
 
 
 def read_attributes(path: Path) -> dict[str, AttributeValue]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelNotFound
+from ..errors import ModelNotFound, RuntimeFailure
 from ..paths import MODEL_SETTINGS, cache_dir
 from .libraries import quiet_libraries
 
@@ -449,6 +449,8 @@ def ensure_builtin(reference: str) -> Path:
         except OSError:
             if not (final / "model_index.json").is_file():
                 raise
+    except Exception as exc:  # safetensors reports a full disk as its own error type
+        raise RuntimeFailure(f"model: cannot save {reference} under {root}: {exc}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidField, ModelNotFound, RuntimeFailure
+from ..errors import InvalidField, InvalidInput, ModelNotFound, RuntimeFailure
 from ..paths import MODEL_SETTINGS, cache_dir, model_search_dirs
 from .builtin import PREFIX, builtin_names, ensure_builtin
 from .catalogue import FAMILIES, Family, family_named, family_of_pipeline_class
+from .safety import unsafe_files
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -40,10 +41,19 @@ class ModelSource:
 
 
 def resolve_model(
-    reference: str, family: str | None = None, allow_network: bool = False
+    reference: str,
+    family: str | None = None,
+    allow_network: bool = False,
+    allow_unsafe_weights: bool = False,
 ) -> ModelSource:
-    """Turn the job's `model` field into a local folder with a known family."""
+    """Turn the job's `model` field into a local folder with a known family.
+
+    A folder whose loading could run code (pickle weights, custom code) is refused here,
+    before anything is written, unless `allow_unsafe_weights` (`models.safety`).
+    """
     path = _locate(reference, allow_network)
+    if not allow_unsafe_weights:
+        check_safe(path)
     index_class = read_index_class(path)
     if family is not None:
         fam = family_named(family)
@@ -120,6 +130,20 @@ def _adapters(settings: Mapping[str, Any], path: Path, family: Family) -> dict[s
         if matches:
             found[kind] = matches[0].resolve()
     return found
+
+
+def check_safe(path: Path) -> None:
+    """Refuse a model folder holding pickle weights or custom code, naming the files."""
+    unsafe = unsafe_files(path)
+    if unsafe:
+        shown = ", ".join(unsafe[:10]) + (
+            f" and {len(unsafe) - 10} more" if len(unsafe) > 10 else ""
+        )
+        raise InvalidInput(
+            f"model: {path} holds files that can run code when loaded ({shown}); genvfx "
+            "loads safetensors weights only. Convert them to safetensors, or set "
+            "allow_unsafe_weights (--allow-unsafe-weights) if you trust where they came from"
+        )
 
 
 def _with_model_settings(family: Family, path: Path) -> Family:

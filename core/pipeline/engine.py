@@ -10,7 +10,9 @@ invalid job writes nothing. After that, a failure or a cancel leaves the take ma
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
 from .windows import blend
 
-__all__ = ["Prepared", "generate", "prepare"]
+__all__ = ["Prepared", "generate", "prepare", "run_windows", "take_done"]
 
 
 def generate(
@@ -69,21 +71,44 @@ def generate(
     if cancel.cancelled:
         raise Cancelled("cancelled before the take was started")
     if record is not None and windows is not None:
-        return _run(prepared, record, windows, on_event, cancel, cache, final=False)
+        return run_windows(prepared, record, windows, on_event, cancel, cache, final=False)
     take = reserve_take(Path(job.output_root), job.name)
     record = prepared.new_record(take, weights)
-    record.write()
     try:
-        return _run(prepared, record, record.windows, on_event, cancel, cache, final=True)
+        record.write()
+    except RuntimeFailure:
+        with contextlib.suppress(OSError):
+            take.folder.rmdir()
+        raise
+    return ended(
+        record,
+        lambda: run_windows(prepared, record, record.windows, on_event, cancel, cache, final=True),
+    )
+
+
+def ended(record: TakeRecord, work: Callable[[], Done]) -> Done:
+    """Run `work` on the record's take; a failure or cancel marks the take `failed` or
+    `cancelled`, saying why, and raises. When even that cannot be written (a full disk), the
+    error says so; a reader then sees the run as interrupted."""
+    try:
+        return work()
     except Cancelled as exc:
-        record.mark_ended("cancelled", str(exc))
+        _mark(record, "cancelled", str(exc), exc)
         raise
     except GenvfxError as exc:
-        record.mark_ended("failed", str(exc))
+        _mark(record, "failed", str(exc), exc)
         raise
     except Exception as exc:
-        record.mark_ended("failed", repr(exc))
-        raise RuntimeFailure(f"generation failed: {exc}") from exc
+        failure = RuntimeFailure(f"generation failed: {exc}")
+        _mark(record, "failed", repr(exc), failure)
+        raise failure from exc
+
+
+def _mark(record: TakeRecord, status: str, message: str, error: GenvfxError) -> None:
+    try:
+        record.mark_ended(status, message)
+    except RuntimeFailure as exc:
+        error.args = (f"{error}; and the take could not be marked {status}: {exc}",)
 
 
 def _warn_view(prepared: Prepared, on_event: EventSink) -> None:
@@ -123,7 +148,7 @@ def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]
     return [w for w in record.windows if job.frames.first <= w.first <= job.frames.last]
 
 
-def _run(
+def run_windows(
     prepared: Prepared,
     record: TakeRecord,
     windows: list[WindowRecord],
@@ -132,12 +157,17 @@ def _run(
     cache: PipelineCache,
     final: bool,
 ) -> Done:
+    """Generate `windows` into the record's take, keeping frames already on disk.
+
+    `final`: mark the record complete afterwards (a farm chunk leaves that to
+    `farm-complete`; `resume` marks it once every chunk is done).
+    """
     job, plan = prepared.job, prepared.plan
     take = record.take
     paths = [take.frame_path(f, record.last) for f in job.frames]
     if not final and all(p.is_file() for p in paths):
         on_event(Stage("skip", f"frames {job.frames} are already in {take.folder}"))
-        return _done(take, paths, loaded=False)
+        return take_done(take, paths, loaded=False)
     key = LoadKey(
         path=prepared.model.path,
         pipeline_class=plan.pipeline_class,
@@ -147,6 +177,7 @@ def _run(
         vae_tiling=job.vae_tiling,
         levers=Levers.of(job),
         loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
+        allow_unsafe_weights=job.allow_unsafe_weights,
     )
     loaded = False
     pipes: dict[str, Any] = {}
@@ -174,7 +205,7 @@ def _run(
         writer.close()
     if final:
         record.mark_complete(time.monotonic() - started)
-    return _done(take, paths, loaded)
+    return take_done(take, paths, loaded)
 
 
 def _keeps_plate(prepared: Prepared) -> bool:
@@ -295,7 +326,7 @@ def _pipeline(pipes: dict[str, Any], name: str) -> Any:
     return pipes[name]
 
 
-def _done(take: Take, paths: list[Path], loaded: bool) -> Done:
+def take_done(take: Take, paths: list[Path], loaded: bool) -> Done:
     return Done(
         take_dir=str(take.folder),
         version=take.label,

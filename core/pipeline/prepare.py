@@ -8,7 +8,6 @@ to a legal model size and plans the windows: a job that fails any of this writes
 from __future__ import annotations
 
 import dataclasses
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..media.colour import (
 from ..models.devices import DeviceChoice, choose_device
 from ..models.resolve import ModelSource, file_hash, resolve_model
 from ..take.folder import Take
+from ..take.process import Writer
 from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .hdr import HDR_SPACE, check_hdr, hdr_record
@@ -104,12 +104,15 @@ class Prepared:
     ) -> TakeRecord:
         """The take's record before any frame is written."""
         job, plan = self.job, self.plan
+        writer = Writer.this()
         return TakeRecord(
             folder=take.folder,
             status=status,
             genvfx_version=__version__,
             created=now(),
-            host=platform.node(),
+            host=writer.host,
+            pid=writer.pid,
+            process_started=writer.started,
             job=job.to_dict(),
             job_hash=job.job_hash(),
             name=take.name,
@@ -145,6 +148,7 @@ class Prepared:
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
                 "passes": hdr_record(self.model) if job.hdr else {},
+                **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },
             placement=self.canvas.describe(),
             colour={
@@ -165,7 +169,7 @@ class Prepared:
 
 def prepare(job: GenerationJob) -> Prepared:
     """Every check that needs the model, the plate, the OCIO config or the device."""
-    model = resolve_model(job.model, job.family, job.allow_network)
+    model = resolve_model(job.model, job.family, job.allow_network, job.allow_unsafe_weights)
     model.family.pipeline_for(job.mode, model.index_class)
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")

@@ -2,7 +2,9 @@
 
 `TakeRecord` is the only writer and reader of a manifest. It is written when the take's
 folder is reserved (`running`, or `queued` for a farm take), then marked `complete`,
-`failed` or `cancelled`. A frame's `genvfx/` header attributes are derived from the record
+`failed` or `cancelled`. A `running` record whose process has ended (killed, power cut)
+reads as `interrupted`: the record names its host and process (`process.Writer`).
+A frame's `genvfx/` header attributes are derived from the record
 (`provenance`), never from whichever process writes the frame, so a farm take written by
 many tasks stamps the same `job_hash`, the take's `frame_index` and the seed of the window
 that made each frame, exactly as the manifest records them.
@@ -28,9 +30,10 @@ from ..job import MAX_SEED, FrameRange
 from ..job.job import HASH_EXCLUDES
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
 from .folder import MANIFEST, VERSION_DIR, Take
+from .process import Writer
 
 SCHEMA = 1
-STATUSES = ("queued", "running", "complete", "failed", "cancelled")
+STATUSES = ("queued", "running", "complete", "failed", "cancelled", "interrupted")
 
 
 def window_seed(seed: int, start_index: int) -> int:
@@ -83,6 +86,8 @@ class TakeRecord:
     message: str | None = None
     inference_seconds: float | None = None
     schema: int = SCHEMA
+    pid: int | None = None
+    process_started: str = ""
 
     @property
     def complete(self) -> bool:
@@ -175,6 +180,8 @@ class TakeRecord:
             "created": self.created,
             "finished": self.finished,
             "host": self.host,
+            "pid": self.pid,
+            "process_started": self.process_started,
             "job": self.job,
             "job_hash": self.job_hash,
             "take": {"name": self.name, "version": self.version, "folder": str(self.folder)},
@@ -194,11 +201,15 @@ class TakeRecord:
         """Replace the manifest atomically (temporary file, then rename)."""
         path = Path(self.folder) / MANIFEST
         tmp = path.with_name(f".{MANIFEST}.partial-{os.getpid()}")
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        data = self.to_dict()
+        if data["status"] == "interrupted":
+            data["status"] = "running"
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         try:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
             os.replace(tmp, path)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def mark_complete(self, inference_seconds: float | None = None) -> None:
@@ -216,6 +227,13 @@ class TakeRecord:
         self.status, self.message, self.finished = "complete", None, now()
         if inference_seconds is not None:
             self.inference_seconds = round(inference_seconds, 3)
+        self.write()
+
+    def mark_running(self) -> None:
+        """Record this process as the take's writer, `running` (a resumed take)."""
+        writer = Writer.this()
+        self.status, self.message, self.finished = "running", None, None
+        self.host, self.pid, self.process_started = writer.host, writer.pid, writer.started
         self.write()
 
     def mark_ended(self, status: str, message: str) -> None:
@@ -278,6 +296,11 @@ class TakeRecord:
         seed = job.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
             raise fail("the job's seed, a whole number")
+        host = str(data.get("host", ""))
+        pid = data.get("pid") if isinstance(data.get("pid"), int) else None
+        started = str(data.get("process_started") or "")
+        if status == "running" and pid is not None and Writer(host, pid, started).gone():
+            status = "interrupted"
         windows = _windows(generated.get("windows"), seed)
         if not windows:
             windows = [WindowRecord(first, last, last - first + 1, 0, seed)]
@@ -286,7 +309,7 @@ class TakeRecord:
             status=str(status),
             genvfx_version=str(data.get("genvfx_version", "")),
             created=str(data.get("created", "")),
-            host=str(data.get("host", "")),
+            host=host,
             job=dict(job),
             job_hash=str(data.get("job_hash", "")),
             name=str(take.get("name", folder.parent.name)),
@@ -305,6 +328,8 @@ class TakeRecord:
             message=data.get("message") if isinstance(data.get("message"), str) else None,
             inference_seconds=_number_or_none(data.get("inference_seconds")),
             schema=schema,
+            pid=pid,
+            process_started=started,
         )
 
 

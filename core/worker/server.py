@@ -3,6 +3,12 @@
 Hosts (the Nuke node, a pipeline tool) keep one worker per session so loaded pipelines
 stay warm between jobs. The protocol is documented in `docs/worker-protocol.md`.
 
+Any line gets an answer and the worker keeps serving: requests are read as bytes (text
+that is not UTF-8 is refused, not fatal), a line may be at most `MAX_LINE` bytes, JSON
+nested deeper than `MAX_DEPTH` is refused, every event is written as ASCII JSON (so no
+value can make a write fail), and an unexpected error in one request is an `internal`
+error event for that request.
+
 Threads: the main thread reads requests (so `cancel` is seen while a job runs); one runner
 thread runs jobs one at a time from a queue. Only `Channel.send` writes to the protocol
 stream, and the process's own stdout (fd 1) is pointed at stderr so that nothing a library
@@ -20,12 +26,12 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from .. import __version__
-from ..errors import Cancelled, GenvfxError, InvalidField, InvalidInput
+from ..errors import Cancelled, GenvfxError, InvalidField, InvalidInput, shown
 from ..events import CancelToken, Done, Event, event_dict
-from ..job import GenerationJob
+from ..job import GenerationJob, parse_json
 from ..pipeline.inference import PipelineCache
 from ..scripts.colour import check_root_knobs, colour_fields, root_colour
 from .protocol import (
@@ -52,6 +58,8 @@ from .protocol import (
 
 LOG = logging.getLogger("genvfx.worker")
 FORWARDED = (STAGE, PROGRESS)
+MAX_LINE = 16 * 1024 * 1024
+"""The longest request line, in bytes; a longer one is refused (and skipped to its end)."""
 
 RequestId = str | int
 Runner = Callable[[GenerationJob, Callable[[Event], None], CancelToken, PipelineCache], Done]
@@ -76,7 +84,7 @@ class Channel:
 
     def send(self, request_id: RequestId | None, event: str, **fields: Any) -> None:
         message = {"id": request_id, "event": event, **fields}
-        line = json.dumps(message, ensure_ascii=False, default=str)
+        line = json.dumps(message, ensure_ascii=True, default=str)
         with self._lock:
             if self.broken:
                 return
@@ -134,46 +142,77 @@ class Worker:
         self._pending: dict[RequestId, Request] = {}
         self._thread = threading.Thread(target=self._run_jobs, name="genvfx-job", daemon=True)
 
-    def serve(self, requests: TextIO) -> int:
+    def serve(self, requests: BinaryIO) -> int:
         """Answer requests until stdin closes or a shutdown arrives; 0 when all went to plan."""
         self.start()
         LOG.info("worker %s (protocol %d) ready (pid %d)", __version__, PROTOCOL, os.getpid())
         try:
-            for line in requests:
+            while True:
+                line = requests.readline(MAX_LINE + 1)
+                if not line:
+                    LOG.info("stdin closed")
+                    break
+                if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                    self._skip_rest(requests)
+                    self._refuse(None, f"request: a line longer than {MAX_LINE} bytes")
+                    continue
                 if line.strip() and (not self.handle_line(line) or self.channel.broken):
                     break
-            else:
-                LOG.info("stdin closed")
         finally:
             self.stop()
         return 0
+
+    @staticmethod
+    def _skip_rest(requests: BinaryIO) -> None:
+        while True:
+            part = requests.readline(MAX_LINE)
+            if not part or part.endswith(b"\n"):
+                return
 
     def start(self) -> None:
         """Start the runner thread (serve does; a host driving handle_line itself must)."""
         self._thread.start()
 
-    def handle_line(self, line: str) -> bool:
-        """Handle one request line; False when the worker should stop."""
+    def handle_line(self, line: str | bytes) -> bool:
+        """Handle one request line; False when the worker should stop.
+
+        Whatever the line holds, it is answered: an error this code did not foresee becomes
+        an `internal` error event (traceback in the log), and the worker keeps serving.
+        """
         try:
-            message = json.loads(line)
-        except ValueError as exc:
+            return self._handle(line)
+        except Exception as exc:
+            LOG.error("request crashed:\n%s", traceback.format_exc())
             self.channel.send(
-                None, ERROR, message=f"request: not valid JSON ({exc})", kind=REQUEST_ERROR
+                None,
+                ERROR,
+                message=f"internal error: {type(exc).__name__}: {shown(str(exc))} "
+                "(traceback in the worker log)",
+                kind=INTERNAL_ERROR,
             )
             return True
+
+    def _handle(self, line: str | bytes) -> bool:
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self._refuse(None, f"request: not UTF-8 text (byte {exc.start}: {exc.reason})")
+                return True
+        try:
+            message = parse_json(line, "request")
+        except InvalidField as exc:
+            self._refuse(None, f"request: not {exc.allowed}")
+            return True
         if not isinstance(message, dict):
-            self.channel.send(
-                None, ERROR, message="request: expected a JSON object", kind=REQUEST_ERROR
-            )
+            self._refuse(None, "request: expected a JSON object")
             return True
         request_id = message.get("id")
         op = message.get("op")
         if request_id is not None and (
             isinstance(request_id, bool) or not isinstance(request_id, (str, int))
         ):
-            self.channel.send(
-                None, ERROR, message="id: expected a string or an integer", kind=REQUEST_ERROR
-            )
+            self._refuse(None, "id: expected a string or an integer")
             return True
         if op == HELLO:
             self._hello(request_id, message)
@@ -187,14 +226,15 @@ class Worker:
             LOG.info("shutdown requested")
             return False
         else:
-            self.channel.send(
+            self._refuse(
                 request_id,
-                ERROR,
-                message=f"op: {op!r} is not an operation; expected "
-                f"{', '.join(OPS[:-1])} or {OPS[-1]}",
-                kind=REQUEST_ERROR,
+                f"op: {shown(op)} is not an operation; expected {', '.join(OPS[:-1])} or {OPS[-1]}",
             )
         return True
+
+    def _refuse(self, request_id: RequestId | None, message: str) -> None:
+        """Answer a request that cannot be served as sent."""
+        self.channel.send(request_id, ERROR, message=message, kind=REQUEST_ERROR)
 
     def stop(self) -> None:
         """Cancel queued and running jobs, then wait for the runner thread to finish."""
@@ -209,11 +249,9 @@ class Worker:
         """Answer with this worker's protocol and version, or refuse a host that speaks another."""
         theirs = message.get("protocol")
         if isinstance(theirs, bool) or not isinstance(theirs, int):
-            self.channel.send(
+            self._refuse(
                 request_id,
-                ERROR,
-                message="protocol: a hello request needs the host's protocol version, an integer",
-                kind=REQUEST_ERROR,
+                "protocol: a hello request needs the host's protocol version, an integer",
             )
             return
         if theirs != PROTOCOL:
@@ -245,9 +283,7 @@ class Worker:
 
     def _generate(self, request_id: RequestId | None, message: dict[str, Any]) -> None:
         if request_id is None:
-            self.channel.send(
-                None, ERROR, message="id: a generate request needs an id", kind=REQUEST_ERROR
-            )
+            self._refuse(None, "id: a generate request needs an id")
             return
         try:
             job = request_job(message)
@@ -256,14 +292,12 @@ class Worker:
                 request_id, ERROR, message=str(exc), kind=INVALID_ERROR, field=exc.field
             )
             return
+        except InvalidInput as exc:
+            self.channel.send(request_id, ERROR, message=str(exc), kind=INVALID_ERROR)
+            return
         with self._lock:
             if request_id in self._pending:
-                self.channel.send(
-                    request_id,
-                    ERROR,
-                    message=f"id: {request_id!r} is already queued or running",
-                    kind=REQUEST_ERROR,
-                )
+                self._refuse(request_id, f"id: {shown(request_id)} is already queued or running")
                 return
             ahead = len(self._pending)
             request = Request(request_id, job)
@@ -275,12 +309,7 @@ class Worker:
         with self._lock:
             request = self._pending.get(request_id) if request_id is not None else None
         if request is None:
-            self.channel.send(
-                request_id,
-                ERROR,
-                message=f"cancel: no queued or running job has id {request_id!r}",
-                kind=REQUEST_ERROR,
-            )
+            self._refuse(request_id, f"cancel: no queued or running job has id {shown(request_id)}")
             return
         LOG.info("cancel %r", request_id)
         request.cancel.cancel()
@@ -360,7 +389,7 @@ def configure_logging(log_file: str | None) -> str | None:
         return None
     try:
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         root.warning("cannot open log file %s: %s", log_file, exc)
         return None

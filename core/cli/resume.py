@@ -1,0 +1,32 @@
+"""`genvfx resume TAKE_DIR`: finish a take whose run ended early, with the pixels it would have."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "resume",
+        help="finish an interrupted, failed or cancelled take",
+        description="Finish a take (local or farm) whose run ended before it was complete: "
+        "refuses a take whose job or model weights changed, deletes the partial files the run "
+        "left, generates only the windows of the missing frames with their recorded seeds, and "
+        "marks the take complete. The frames equal those of an uninterrupted run.",
+        epilog="Exit codes: 0 complete, 1 runtime failure, 2 invalid input, 130 cancelled.",
+    )
+    parser.add_argument("take_dir", type=Path, metavar="TAKE_DIR", help="<root>/<name>/vNNN")
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable events (JSON lines) on stdout"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline.resume import resume
+    from .generate import reported
+
+    reported(args.json, lambda report, cancel: resume(args.take_dir, report, cancel))
+    return 0
