@@ -268,7 +268,17 @@ def test_path_mapping_rules_follow_the_open_job_description_convention(tmp_path:
             PathMapping.from_dict(bad, "rules")
 
 
-def test_every_path_of_a_job_is_recorded_absolute(tmp_path: Path) -> None:
+def _built_job(args: list[str]) -> dict[str, object]:
+    """The job `genvfx generate ARGS` builds (paths resolved, nothing checked on disk)."""
+    from genvfx.cli.generate import build_job
+    from genvfx.cli.main import build_parser
+
+    return build_job(build_parser().parse_args(["generate", *args])).to_dict()
+
+
+def test_every_path_of_a_job_is_recorded_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "jobs"
     folder.mkdir()
     (folder / "j.json").write_text(
@@ -285,32 +295,30 @@ def test_every_path_of_a_job_is_recorded_absolute(tmp_path: Path) -> None:
             }
         )
     )
-    printed = run_cli("generate", "--job", "jobs/j.json", "--print-job", cwd=tmp_path)
-    assert printed.returncode == 0, printed.stderr
-    job = json.loads(printed.stdout)
+    monkeypatch.chdir(tmp_path)
+    job = _built_job(["--job", "jobs/j.json"])
     assert job["plate"] == str(tmp_path / "plates" / "p.####.exr")
     assert job["mask"] == str(folder / "roto" / "m.%04d.exr")
     assert job["ocio_config"] == str(folder / "config.ocio")
     assert job["output_root"] == str(folder / "out")
-    flags = run_cli(
-        "generate",
-        "--prompt",
-        "x",
-        "--model",
-        "builtin:tiny-ltx",
-        "--frames",
-        "1-2",
-        "--mode",
-        "v2v",
-        "--plate",
-        "p/../q.####.exr",
-        "--ocio-config",
-        "ocio://default",
-        "--print-job",
-        cwd=tmp_path,
+    flags = _built_job(
+        [
+            "--prompt",
+            "x",
+            "--model",
+            "builtin:tiny-ltx",
+            "--frames",
+            "1-2",
+            "--mode",
+            "v2v",
+            "--plate",
+            "p/../q.####.exr",
+            "--ocio-config",
+            "ocio://default",
+        ]
     )
-    job = json.loads(flags.stdout)
-    assert job["plate"] == str(tmp_path / "q.####.exr") and job["ocio_config"] == "ocio://default"
+    assert flags["plate"] == str(tmp_path / "q.####.exr")
+    assert flags["ocio_config"] == "ocio://default"
 
 
 def test_a_refused_farm_job_leaves_no_bundle_folder(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def test_a_farm_take_resumes_only_the_chunks_with_missing_frames(tmp_path: Path)
     from genvfx.farm import tasks as farm
 
     job = GenerationJob.from_dict(job_data(tmp_path, "farm"))
-    take = farm.reserve(job, chunk=9)
+    take, _gpu = farm.reserve(job, chunk=9)
     for chunk in farm.chunks(job.frames, 9):
         generate(
             GenerationJob.from_json((take.folder / farm.JOB_FILE).read_text()).replace(
