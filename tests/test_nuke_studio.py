@@ -569,3 +569,28 @@ def test_the_model_pulldown_lists_the_workers_models(
     assert node["model_list"].values() == ["builtin:tiny-ltx", "dust"]
     harness.user_set(node, "model_list", "dust")
     assert node["model"].value() == "dust"
+
+
+# ---- the take in the comp ----------------------------------------------------------------
+
+
+def sized_take(root: Path, name: str, version: int, width: int, height: int) -> Path:
+    """A complete take whose record says its frames are `width` x `height`."""
+    folder = write_take(root, name, version, 7, "dust", complete=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["generated"] = {"resized_to": {"width": width, "height": height}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_take_read_has_the_takes_format_and_keeps_it_on_reopen(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient
+) -> None:
+    sized_take(script.parent / "genvfx", "GenerateElement1", 1, 2048, 858)
+    node = element(fake_nuke)
+    node["generate"].execute()
+    harness.pump(lambda: node["has_take"].value(), timeout=10)
+    read = node.node("take_read")
+    assert (read.format().width(), read.format().height()) == (2048, 858)
+    reopened = harness.reopen(node).node("take_read")
+    assert (reopened.format().width(), reopened.format().height()) == (2048, 858)

@@ -281,6 +281,21 @@ def _point_read(node: Any, take: takes.TakeInfo) -> None:
     node["take_last"].setValue(take.last)
     node["take_version"].setValue(take.version)
     node["has_take"].setValue(True)
+    _set_read_format(node, take.format)
+
+
+def _set_read_format(node: Any, size: Optional["tuple[int, int]"]) -> None:
+    """Give the internal Read the take's format, so the take enters the comp at its size.
+
+    A gizmo's insides are not saved with the script: opening it lists the takes again
+    (`on_create`), which sets the format again. The format is set as script text, the
+    anonymous `W H 0 0 W H 1` Nuke writes for a format without a name.
+    """
+    read = node.node("take_read")
+    if read is None or size is None:
+        return
+    width, height = size
+    read["format"].fromScript("{0} {1} 0 0 {0} {1} 1".format(int(width), int(height)))
 
 
 # ---- preparing a job (main thread) ------------------------------------------------------
