@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import OpenImageIO as oiio
 import pytest
@@ -594,3 +595,56 @@ def test_the_take_read_has_the_takes_format_and_keeps_it_on_reopen(
     assert (read.format().width(), read.format().height()) == (2048, 858)
     reopened = harness.reopen(node).node("take_read")
     assert (reopened.format().width(), reopened.format().height()) == (2048, 858)
+
+
+class StreamingClient(RecordingClient):
+    """A worker whose events the test sends one by one (`handle.events.put`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handles: list[Any] = []
+
+    def submit(self, job: dict[str, Any], script_colour: dict[str, str] | None = None) -> Any:
+        from genvfx_nuke.worker_client import JobHandle
+
+        self.jobs.append(job)
+        self.handles.append(JobHandle(f"job{len(self.jobs)}", self))  # type: ignore[arg-type]
+        return self.handles[-1]
+
+
+def test_frames_show_as_they_are_written_and_the_old_take_returns_on_cancel(
+    fake_nuke: ModuleType, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import genvfx_nuke.node
+
+    client = StreamingClient()
+    monkeypatch.setattr(genvfx_nuke.node, "shared_client", lambda: client)
+    root = script.parent / "genvfx"
+    sized_take(root, "GenerateElement1", 1, 64, 48)
+    node = element(fake_nuke)
+    harness.user_set(node, "take", node["take"].values()[0])
+    running = write_take(root, "GenerateElement1", 2, 8, "smoke", complete=False)
+    manifest = json.loads((running / "manifest.json").read_text())
+    manifest["generated"] = {"resized_to": {"width": 96, "height": 72}}
+    (running / "manifest.json").write_text(json.dumps(manifest))
+    node["generate"].execute()
+    handle = client.handles[0]
+
+    def frame(number: int) -> None:
+        path = running / f"GenerateElement1_v002.{number}.exr"
+        handle.events.put({"id": handle.id, "event": "frame", "frame": number, "path": str(path)})
+
+    frame(1001)
+    harness.pump(lambda: node["take_version"].value() == "v002", timeout=10)
+    assert "v002" in harness.evaluate(node.node("take_read"), "file")
+    assert (node["take_first"].value(), node["take_last"].value()) == (1001, 1001)
+    assert node.node("take_read").format().width() == 96
+    for number in (1002, 1003, 1004):
+        frame(number)
+    harness.pump(lambda: node["take_last"].value() == 1004, timeout=10)
+    assert node["take"].values() == ["v001  seed 7  dust"], "a running take is not listed"
+    handle.events.put({"id": handle.id, "event": "cancelled", "message": "test"})
+    harness.pump(lambda: not genvfx_nuke.node._active, timeout=10)
+    assert node["take_version"].value() == "v001"
+    assert (node["take_first"].value(), node["take_last"].value()) == (1001, 1009)
+    assert node.node("take_read").format().width() == 64

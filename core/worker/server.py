@@ -34,6 +34,7 @@ from .protocol import (
     CANCELLED,
     DONE,
     ERROR,
+    FRAME,
     GENERATE,
     HELLO,
     INFO,
@@ -51,7 +52,7 @@ from .protocol import (
 )
 
 LOG = logging.getLogger("genvfx.worker")
-FORWARDED = (STAGE, PROGRESS)
+FORWARDED = (STAGE, PROGRESS, FRAME)
 
 RequestId = str | int
 Runner = Callable[[GenerationJob, Callable[[Event], None], CancelToken, PipelineCache], Done]

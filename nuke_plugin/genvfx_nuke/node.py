@@ -65,12 +65,18 @@ item that the gizmo's empty list lacks ("Bad value for take")."""
 TILE_COLOURS = {"idle": 0x7F4FBFFF, "running": 0x3F7FBFFF, "failed": 0xBF3F3FFF}
 
 
+SHOWN_KNOBS = ("take_file", "take_first", "take_last", "take_version", "has_take")
+"""The hidden knobs that say which take the internal Read shows."""
+
+
 class Running(NamedTuple):
-    """A job on its way: the node it lands on (full name, script) and its rendered inputs."""
+    """A job on its way: the node it lands on (full name, script), its rendered inputs, and
+    the take the node showed before (shown again if the job does not complete)."""
 
     handle: JobHandle
     script: str
     inputs: Optional[str]
+    shown: Dict[str, Any]
 
 
 _active: Dict[str, Running] = {}
@@ -121,7 +127,9 @@ def on_generate(node: Any) -> None:
     if not str(node["element"].value()).strip():
         node["element"].setValue(job["name"])
     with _active_lock:
-        _active[name] = Running(handle, _script_path(), inputs)
+        _active[name] = Running(
+            handle, _script_path(), inputs, {knob: node[knob].value() for knob in SHOWN_KNOBS}
+        )
     _set_status(node, "queued")
     _show_state(node, "running", "generating")
     if not nuke.GUI:
@@ -444,6 +452,8 @@ def follow(handle: JobHandle, node_name: str) -> None:
                 task.setProgress(percent)
                 task.setMessage(text)
                 _later(_status_by_name, node_name, text)
+            elif kind == "frame":
+                _later(_frame_written, node_name, event)
             elif kind == "stage":
                 task.setMessage(str(event.get("message", "")))
                 _later(_status_by_name, node_name, str(event.get("message", "")))
@@ -504,6 +514,28 @@ def _status_by_name(node_name: str, text: str) -> None:
         _set_status(node, text)
 
 
+def _frame_written(node_name: str, event: Dict[str, Any]) -> None:
+    """A frame of the running take exists: show the take from its first frame on, and
+    extend its range as frames land. The take list still lists complete takes only."""
+    node = _node_of(node_name)
+    if node is None or not is_running(node_name):
+        return
+    try:
+        frame = int(event["frame"])
+        folder = os.path.dirname(str(event["path"]))
+    except (KeyError, TypeError, ValueError):
+        return
+    match = takes.VERSION_DIR.match(os.path.basename(folder))
+    showing = node["has_take"].value() and node["take_version"].value() == os.path.basename(folder)
+    if showing and os.path.dirname(str(node["take_file"].value())) == settings.knob_path(folder):
+        if frame > int(node["take_last"].value()):
+            node["take_last"].setValue(frame)
+        return
+    take = takes.take_info(folder, int(match.group(1)), running=True) if match else None
+    if take is not None:
+        _point_read(node, take._replace(last=max(take.first, frame)))
+
+
 def _ended(node_name: str, event: Dict[str, Any]) -> None:
     """The job is over: the node stays busy until this has run on the main thread."""
     node = _node_of(node_name)
@@ -511,6 +543,10 @@ def _ended(node_name: str, event: Dict[str, Any]) -> None:
     if running is not None:
         _remove_inputs(running.inputs)
     kind = event.get("event")
+    if node is not None and running is not None and kind != "done":
+        for knob in SHOWN_KNOBS:
+            node[knob].setValue(running.shown[knob])
+        refresh_takes(node)
     if node is None:
         logger().info(
             "%s is not in the open script (deleted, or another script was opened) when its job "
