@@ -648,3 +648,31 @@ def test_frames_show_as_they_are_written_and_the_old_take_returns_on_cancel(
     assert node["take_version"].value() == "v001"
     assert (node["take_first"].value(), node["take_last"].value()) == (1001, 1009)
     assert node.node("take_read").format().width() == 64
+
+
+# ---- draft -------------------------------------------------------------------------------
+
+
+def test_draft_shrinks_the_models_size_and_keeps_the_format(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient
+) -> None:
+    node = element(fake_nuke)
+    node["generate"].execute()
+    harness.pump(lambda: not node["status"].value().startswith("queued"), timeout=10)
+    node["draft"].setValue(True)
+    node["generate"].execute()
+    full, draft = landing.jobs
+    assert "model_size" not in full
+    assert draft["model_size"] == {"width": 32, "height": 24}
+    assert draft["format"] == full["format"] == {"width": 64, "height": 48}
+
+
+@pytest.mark.parametrize("width, height", [(64, 48), (1920, 1080), (4096, 1716), (16, 16)])
+def test_a_draft_is_at_most_half_each_side_and_keeps_the_aspect(width: int, height: int) -> None:
+    from genvfx_nuke.settings import DRAFT_MAX_PIXELS, draft_size
+
+    size = draft_size(width, height)
+    assert 8 <= size["width"] <= width / 2 or size["width"] == 8
+    assert size["height"] <= max(8, height / 2)
+    assert size["width"] * size["height"] <= DRAFT_MAX_PIXELS
+    assert abs(size["width"] / size["height"] - width / height) < 0.05 * width / height

@@ -145,6 +145,7 @@ def _knob_values(node: Any) -> Dict[str, Any]:
     """The job knobs' values; `output_root` with its TCL evaluated, as Nuke's file knobs are."""
     values = {knob: node[knob].value() for knob in VALUE_KNOBS}
     values["output_root"] = str(node["output_root"].evaluate())
+    values["draft"] = bool(node["draft"].value())
     return values
 
 
