@@ -676,3 +676,69 @@ def test_a_draft_is_at_most_half_each_side_and_keeps_the_aspect(width: int, heig
     assert size["height"] <= max(8, height / 2)
     assert size["width"] * size["height"] <= DRAFT_MAX_PIXELS
     assert abs(size["width"] / size["height"] - width / height) < 0.05 * width / height
+
+
+# ---- submit to farm ----------------------------------------------------------------------
+
+
+def test_submit_to_farm_writes_a_bundle_with_the_scripts_colour(
+    fake_nuke: ModuleType, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import PyOpenColorIO as ocio
+
+    import genvfx_nuke.node
+
+    shown: list[str] = []
+    monkeypatch.setattr(genvfx_nuke.node, "show_folder", shown.append)
+    monkeypatch.delenv("OCIO", raising=False)
+    root = fake_nuke.root()
+    root["colorManagement"].setValue("OCIO")
+    root["OCIO_config"].setValue("custom")
+    root["customOCIOConfigPath"].setValue("[file dirname [value root.name]]/ocio/config.ocio")
+    root["workingSpaceLUT"].setValue("ACEScg")
+    (script.parent / "ocio").mkdir()
+    config = ocio.Config.CreateFromBuiltinConfig("ocio://default").serialize()
+    (script.parent / "ocio" / "config.ocio").write_text(config)
+    node = element(fake_nuke, plate=False)
+    node["frames"].setValue("1001-1004")
+    assert node["chunk"].value() == 24
+    node["chunk"].setValue(2)
+    node["submit_farm"].execute()
+    assert node["status"].value().startswith("farm bundle written"), harness.messages()
+    (bundle,) = shown
+    assert sorted(os.listdir(bundle)) == [
+        "asset_references.yaml",
+        "parameter_values.yaml",
+        "template.yaml",
+    ]
+    sent = json.loads((Path(bundle).parent / "job.json").read_text())
+    assert sent["name"] == "GenerateElement1" and "ocio_config" not in sent
+    take = script.parent / "genvfx" / "GenerateElement1" / "v001"
+    reserved = json.loads((take / "job.json").read_text())
+    assert reserved["ocio_config"] == str(script.parent / "ocio" / "config.ocio")
+    assert reserved["working_space"] == "ACEScg"
+    assert json.loads((take / "manifest.json").read_text())["status"] == "queued"
+    assert node["take"].values() == [], "a queued farm take is not listed"
+
+
+def test_the_farm_command_is_the_worker_command_with_farm_for_worker(
+    fake_nuke: ModuleType,
+) -> None:
+    from genvfx_nuke.farm_submit import farm_command
+    from genvfx_nuke.worker_client import WorkerError
+
+    exe = r"C:\venvs\genvfx\Scripts\genvfx.exe"
+    command = farm_command([exe, "worker"], "job.json", 8, "b/template.yaml", {"a": "b"})
+    assert command == [
+        exe,
+        "farm",
+        "job.json",
+        "--chunk",
+        "8",
+        "--out",
+        "b/template.yaml",
+        "--script-colour",
+        '{"a": "b"}',
+    ]
+    with pytest.raises(WorkerError, match="does not end with `worker`"):
+        farm_command(["/opt/run-genvfx"], "job.json", 8, "b/template.yaml", {})

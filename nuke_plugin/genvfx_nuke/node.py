@@ -113,8 +113,7 @@ def on_generate(node: Any) -> None:
         inputs = _render_inputs(node, job)
         handle = client.submit(job, script_colour=_colour_knobs(nuke.root()))
     except settings.SettingsError as exc:
-        _set_status(node, "not started: {}".format(exc))
-        nuke.message("{}: {}".format(name, exc))
+        _refuse(node, "not started", exc)
         return
     except WorkerError as exc:
         _remove_inputs(inputs)
@@ -141,12 +140,48 @@ def on_generate(node: Any) -> None:
     follower.start()
 
 
+def _refuse(node: Any, what: str, exc: settings.SettingsError) -> None:
+    """A knob holds a bad value: say so on the node and in one message; nothing was done."""
+    _set_status(node, "{}: {}".format(what, exc))
+    nuke.message("{}: {}".format(node.fullName(), exc))
+
+
 def _knob_values(node: Any) -> Dict[str, Any]:
     """The job knobs' values; `output_root` with its TCL evaluated, as Nuke's file knobs are."""
     values = {knob: node[knob].value() for knob in VALUE_KNOBS}
     values["output_root"] = str(node["output_root"].evaluate())
     values["draft"] = bool(node["draft"].value())
     return values
+
+
+def on_submit_farm(node: Any) -> None:
+    """The "submit to farm" button: the job Generate would send, as a farm job bundle
+    (`genvfx farm`, `chunk` frames per task), then its folder in the file browser.
+
+    The plate and mask are rendered as for Generate and kept: the farm reads them.
+    """
+    from genvfx_nuke.farm_submit import write_bundle
+
+    inputs = None
+    try:
+        job = settings.build_job(_knob_values(node), _context(node))
+        chunk = int(node["chunk"].value())
+        if chunk < 1:
+            raise settings.SettingsError("chunk", "frames per farm task must be 1 or more")
+        inputs = _render_inputs(node, job)
+        bundle = write_bundle(job, chunk, _colour_knobs(nuke.root()))
+    except settings.SettingsError as exc:
+        _refuse(node, "not submitted", exc)
+        return
+    except Exception as exc:
+        _remove_inputs(inputs)
+        _report(node, "farm bundle not written: {}".format(exc))
+        return
+    if not str(node["element"].value()).strip():
+        node["element"].setValue(job["name"])
+    _set_status(node, "farm bundle written: {}".format(bundle.folder))
+    if nuke.GUI:
+        show_folder(bundle.folder)
 
 
 def on_cancel(node: Any) -> None:
@@ -192,6 +227,10 @@ def on_open_folder(node: Any) -> None:
     if not os.path.isdir(folder):
         nuke.message("{}: no takes yet ({} does not exist)".format(node.fullName(), folder))
         return
+    show_folder(folder)
+
+
+def show_folder(folder: str) -> None:
     subprocess.Popen(open_command(folder, sys.platform))
 
 
