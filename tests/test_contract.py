@@ -98,6 +98,7 @@ KNOB_VALUES: list[dict[str, Any]] = [
         "region": " 10, 20, 300,200 ",
         "cpu_offload": True,
         "vae_tiling": True,
+        "draft": True,
     },
     {
         "frames": " 1001 - 1001 ",

@@ -342,3 +342,32 @@ def test_the_gpu_request_follows_the_job(tmp_path: Path) -> None:
     assert gpu_memory_mib(job.replace(dtype="float32"), tmp_path) == 16 + 2048
     assert gpu_memory_mib(job.replace(cpu_offload=True), tmp_path) == 2 + 2048
     assert gpu_memory_mib(job.replace(device="cpu"), tmp_path) is None
+
+
+def test_script_colour_gives_the_farm_job_the_scripts_config_and_working_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import PyOpenColorIO as ocio
+
+    config = tmp_path / "ocio" / "config.ocio"
+    config.parent.mkdir()
+    config.write_text(ocio.Config.CreateFromBuiltinConfig("ocio://default").serialize())
+    job = {"prompt": "x", "model": "builtin:tiny-ltx", "frames": "1-4", "format": "64x48"}
+    (tmp_path / "shot.json").write_text(json.dumps({**job, "output_root": "takes", "name": "el"}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OCIO", raising=False)
+    knobs = {
+        "colorManagement": "OCIO",
+        "OCIO_config": "custom",
+        "customOCIOConfigPath": str(config),
+        "workingSpaceLUT": "ACEScg",
+    }
+    farm = ["farm", "shot.json", "--chunk", "2", "--script-colour", json.dumps(knobs)]
+    assert main([*farm, "--out", "a/template.yaml"]) == 0
+    reserved = json.loads((tmp_path / "takes" / "el" / "v001" / "job.json").read_text())
+    assert (reserved["ocio_config"], reserved["working_space"]) == (str(config), "ACEScg")
+    assert main([*farm, "--out", "b/template.yaml", "--working-space", "Raw"]) == 0
+    reserved = json.loads((tmp_path / "takes" / "el" / "v002" / "job.json").read_text())
+    assert reserved["working_space"] == "Raw", "a flag wins over the script's knobs"
+    assert main([*farm, "--out", "c/template.yaml", "--script-colour", '{"OCIO": 1}']) == 2
+    assert not (tmp_path / "c").exists()

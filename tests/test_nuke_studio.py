@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import OpenImageIO as oiio
 import pytest
@@ -569,3 +570,175 @@ def test_the_model_pulldown_lists_the_workers_models(
     assert node["model_list"].values() == ["builtin:tiny-ltx", "dust"]
     harness.user_set(node, "model_list", "dust")
     assert node["model"].value() == "dust"
+
+
+# ---- the take in the comp ----------------------------------------------------------------
+
+
+def sized_take(root: Path, name: str, version: int, width: int, height: int) -> Path:
+    """A complete take whose record says its frames are `width` x `height`."""
+    folder = write_take(root, name, version, 7, "dust", complete=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["generated"] = {"resized_to": {"width": width, "height": height}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_take_read_has_the_takes_format_and_keeps_it_on_reopen(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient
+) -> None:
+    sized_take(script.parent / "genvfx", "GenerateElement1", 1, 2048, 858)
+    node = element(fake_nuke)
+    node["generate"].execute()
+    harness.pump(lambda: node["has_take"].value(), timeout=10)
+    read = node.node("take_read")
+    assert (read.format().width(), read.format().height()) == (2048, 858)
+    reopened = harness.reopen(node).node("take_read")
+    assert (reopened.format().width(), reopened.format().height()) == (2048, 858)
+
+
+class StreamingClient(RecordingClient):
+    """A worker whose events the test sends one by one (`handle.events.put`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handles: list[Any] = []
+
+    def submit(self, job: dict[str, Any], script_colour: dict[str, str] | None = None) -> Any:
+        from genvfx_nuke.worker_client import JobHandle
+
+        self.jobs.append(job)
+        self.handles.append(JobHandle(f"job{len(self.jobs)}", self))  # type: ignore[arg-type]
+        return self.handles[-1]
+
+
+def test_frames_show_as_they_are_written_and_the_old_take_returns_on_cancel(
+    fake_nuke: ModuleType, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import genvfx_nuke.node
+
+    client = StreamingClient()
+    monkeypatch.setattr(genvfx_nuke.node, "shared_client", lambda: client)
+    root = script.parent / "genvfx"
+    sized_take(root, "GenerateElement1", 1, 64, 48)
+    node = element(fake_nuke)
+    harness.user_set(node, "take", node["take"].values()[0])
+    running = write_take(root, "GenerateElement1", 2, 8, "smoke", complete=False)
+    manifest = json.loads((running / "manifest.json").read_text())
+    manifest["generated"] = {"resized_to": {"width": 96, "height": 72}}
+    (running / "manifest.json").write_text(json.dumps(manifest))
+    node["generate"].execute()
+    handle = client.handles[0]
+
+    def frame(number: int) -> None:
+        path = running / f"GenerateElement1_v002.{number}.exr"
+        handle.events.put({"id": handle.id, "event": "frame", "frame": number, "path": str(path)})
+
+    frame(1001)
+    harness.pump(lambda: node["take_version"].value() == "v002", timeout=10)
+    assert "v002" in harness.evaluate(node.node("take_read"), "file")
+    assert (node["take_first"].value(), node["take_last"].value()) == (1001, 1001)
+    assert node.node("take_read").format().width() == 96
+    for number in (1002, 1003, 1004):
+        frame(number)
+    harness.pump(lambda: node["take_last"].value() == 1004, timeout=10)
+    assert node["take"].values() == ["v001  seed 7  dust"], "a running take is not listed"
+    handle.events.put({"id": handle.id, "event": "cancelled", "message": "test"})
+    harness.pump(lambda: not genvfx_nuke.node._active, timeout=10)
+    assert node["take_version"].value() == "v001"
+    assert (node["take_first"].value(), node["take_last"].value()) == (1001, 1009)
+    assert node.node("take_read").format().width() == 64
+
+
+# ---- draft -------------------------------------------------------------------------------
+
+
+def test_draft_shrinks_the_models_size_and_keeps_the_format(
+    fake_nuke: ModuleType, script: Path, landing: RecordingClient
+) -> None:
+    node = element(fake_nuke)
+    node["generate"].execute()
+    harness.pump(lambda: not node["status"].value().startswith("queued"), timeout=10)
+    node["draft"].setValue(True)
+    node["generate"].execute()
+    full, draft = landing.jobs
+    assert "model_size" not in full
+    assert draft["model_size"] == {"width": 32, "height": 24}
+    assert draft["format"] == full["format"] == {"width": 64, "height": 48}
+
+
+@pytest.mark.parametrize("width, height", [(64, 48), (1920, 1080), (4096, 1716), (16, 16)])
+def test_a_draft_is_at_most_half_each_side_and_keeps_the_aspect(width: int, height: int) -> None:
+    from genvfx_nuke.settings import DRAFT_MAX_PIXELS, draft_size
+
+    size = draft_size(width, height)
+    assert 8 <= size["width"] <= width / 2 or size["width"] == 8
+    assert size["height"] <= max(8, height / 2)
+    assert size["width"] * size["height"] <= DRAFT_MAX_PIXELS
+    assert abs(size["width"] / size["height"] - width / height) < 0.05 * width / height
+
+
+# ---- submit to farm ----------------------------------------------------------------------
+
+
+def test_submit_to_farm_writes_a_bundle_with_the_scripts_colour(
+    fake_nuke: ModuleType, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import PyOpenColorIO as ocio
+
+    import genvfx_nuke.node
+
+    shown: list[str] = []
+    monkeypatch.setattr(genvfx_nuke.node, "show_folder", shown.append)
+    monkeypatch.delenv("OCIO", raising=False)
+    root = fake_nuke.root()
+    root["colorManagement"].setValue("OCIO")
+    root["OCIO_config"].setValue("custom")
+    root["customOCIOConfigPath"].setValue("[file dirname [value root.name]]/ocio/config.ocio")
+    root["workingSpaceLUT"].setValue("ACEScg")
+    (script.parent / "ocio").mkdir()
+    config = ocio.Config.CreateFromBuiltinConfig("ocio://default").serialize()
+    (script.parent / "ocio" / "config.ocio").write_text(config)
+    node = element(fake_nuke, plate=False)
+    node["frames"].setValue("1001-1004")
+    assert node["chunk"].value() == 24
+    node["chunk"].setValue(2)
+    node["submit_farm"].execute()
+    assert node["status"].value().startswith("farm bundle written"), harness.messages()
+    (bundle,) = shown
+    assert sorted(os.listdir(bundle)) == [
+        "asset_references.yaml",
+        "parameter_values.yaml",
+        "template.yaml",
+    ]
+    sent = json.loads((Path(bundle).parent / "job.json").read_text())
+    assert sent["name"] == "GenerateElement1" and "ocio_config" not in sent
+    take = script.parent / "genvfx" / "GenerateElement1" / "v001"
+    reserved = json.loads((take / "job.json").read_text())
+    assert reserved["ocio_config"] == str(script.parent / "ocio" / "config.ocio")
+    assert reserved["working_space"] == "ACEScg"
+    assert json.loads((take / "manifest.json").read_text())["status"] == "queued"
+    assert node["take"].values() == [], "a queued farm take is not listed"
+
+
+def test_the_farm_command_is_the_worker_command_with_farm_for_worker(
+    fake_nuke: ModuleType,
+) -> None:
+    from genvfx_nuke.farm_submit import farm_command
+    from genvfx_nuke.worker_client import WorkerError
+
+    exe = r"C:\venvs\genvfx\Scripts\genvfx.exe"
+    command = farm_command([exe, "worker"], "job.json", 8, "b/template.yaml", {"a": "b"})
+    assert command == [
+        exe,
+        "farm",
+        "job.json",
+        "--chunk",
+        "8",
+        "--out",
+        "b/template.yaml",
+        "--script-colour",
+        '{"a": "b"}',
+    ]
+    with pytest.raises(WorkerError, match="does not end with `worker`"):
+        farm_command(["/opt/run-genvfx"], "job.json", 8, "b/template.yaml", {})

@@ -120,6 +120,9 @@ def test_generate_twice_loads_the_model_once(worker: WorkerProcess, tmp_path: Pa
         "frames_total": 9,
     }
     assert progress[-1]["frames_done"] == 9
+    frames = [e for e in seen if e["event"] == "frame" and e["id"] == "a"]
+    assert [e["frame"] for e in frames] == list(range(1001, 1010))
+    assert [e["path"] for e in frames] == first["frames"]
     assert first["model_loaded"] is True
     assert first["version"] == "v001"
     assert len(first["frames"]) == 9 and all(Path(p).is_file() for p in first["frames"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..farm.tasks import JOB_FILE
-from ..job import GenerationJob
+from ..job import GenerationJob, field_specs
 from .generate import add_job_flags, build_job
 from .script_flags import add_path_mapping_flag, mapped_path
 
@@ -34,6 +35,14 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--genvfx",
         help="the command workers run genvfx with (default: this machine's genvfx)",
+    )
+    parser.add_argument(
+        "--script-colour",
+        metavar="JSON",
+        help="a Nuke Root's colour knobs as a JSON object (colorManagement, OCIO_config, "
+        "customOCIOConfigPath, workingSpaceLUT), as the node sends them: the job gets the "
+        "script's OCIO config and working space, unless --ocio-config or --working-space "
+        "is given",
     )
     add_job_flags(parser, renamed={"output_root": "--output-root"})
     parser.set_defaults(run=run)
@@ -67,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     is_script = source.suffix.lower() in SCRIPT_SUFFIXES
     args.script, args.job = (source, None) if is_script else (None, source)
     args.insert = False
+    if args.script_colour is not None:
+        _apply_script_colour(args)
     job = build_job(args)
     genvfx = args.genvfx or default_command()
     check_template_inputs(job, args.chunk, genvfx)
@@ -83,6 +94,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"genvfx: reserved {take.folder}", file=sys.stderr)
     print(args.template_out)
     return 0
+
+
+def _apply_script_colour(args: argparse.Namespace) -> None:
+    """Read `--script-colour` as the worker reads a host's `script_colour`, into the flags
+    of the fields it sets that were not given."""
+    from ..errors import InvalidField
+    from ..scripts.colour import check_root_knobs, colour_fields, root_colour
+
+    try:
+        knobs = json.loads(args.script_colour)
+    except ValueError as exc:
+        raise InvalidField("script_colour", args.script_colour, f"a JSON object ({exc})") from None
+    specs = field_specs()
+    for name, value in colour_fields(root_colour(check_root_knobs(knobs))).items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, specs[name].cli_type(value))
 
 
 def run_complete(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ OPS = (HELLO, INFO, GENERATE, CANCEL, SHUTDOWN)
 ACCEPTED = "accepted"
 STAGE = "stage"
 PROGRESS = "progress"
+FRAME = "frame"
 DONE = "done"
 ERROR = "error"
 CANCELLED = "cancelled"

@@ -40,6 +40,7 @@ from .protocol import (
     CANCELLED,
     DONE,
     ERROR,
+    FRAME,
     GENERATE,
     HELLO,
     INFO,
@@ -57,7 +58,7 @@ from .protocol import (
 )
 
 LOG = logging.getLogger("genvfx.worker")
-FORWARDED = (STAGE, PROGRESS)
+FORWARDED = (STAGE, PROGRESS, FRAME)
 MAX_LINE = 16 * 1024 * 1024
 """The longest request line, in bytes; a longer one is refused (and skipped to its end)."""
 

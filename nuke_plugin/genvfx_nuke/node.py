@@ -65,12 +65,18 @@ item that the gizmo's empty list lacks ("Bad value for take")."""
 TILE_COLOURS = {"idle": 0x7F4FBFFF, "running": 0x3F7FBFFF, "failed": 0xBF3F3FFF}
 
 
+SHOWN_KNOBS = ("take_file", "take_first", "take_last", "take_version", "has_take")
+"""The hidden knobs that say which take the internal Read shows."""
+
+
 class Running(NamedTuple):
-    """A job on its way: the node it lands on (full name, script) and its rendered inputs."""
+    """A job on its way: the node it lands on (full name, script), its rendered inputs, and
+    the take the node showed before (shown again if the job does not complete)."""
 
     handle: JobHandle
     script: str
     inputs: Optional[str]
+    shown: Dict[str, Any]
 
 
 _active: Dict[str, Running] = {}
@@ -107,8 +113,7 @@ def on_generate(node: Any) -> None:
         inputs = _render_inputs(node, job)
         handle = client.submit(job, script_colour=_colour_knobs(nuke.root()))
     except settings.SettingsError as exc:
-        _set_status(node, "not started: {}".format(exc))
-        nuke.message("{}: {}".format(name, exc))
+        _refuse(node, "not started", exc)
         return
     except WorkerError as exc:
         _remove_inputs(inputs)
@@ -121,7 +126,9 @@ def on_generate(node: Any) -> None:
     if not str(node["element"].value()).strip():
         node["element"].setValue(job["name"])
     with _active_lock:
-        _active[name] = Running(handle, _script_path(), inputs)
+        _active[name] = Running(
+            handle, _script_path(), inputs, {knob: node[knob].value() for knob in SHOWN_KNOBS}
+        )
     _set_status(node, "queued")
     _show_state(node, "running", "generating")
     if not nuke.GUI:
@@ -133,11 +140,48 @@ def on_generate(node: Any) -> None:
     follower.start()
 
 
+def _refuse(node: Any, what: str, exc: settings.SettingsError) -> None:
+    """A knob holds a bad value: say so on the node and in one message; nothing was done."""
+    _set_status(node, "{}: {}".format(what, exc))
+    nuke.message("{}: {}".format(node.fullName(), exc))
+
+
 def _knob_values(node: Any) -> Dict[str, Any]:
     """The job knobs' values; `output_root` with its TCL evaluated, as Nuke's file knobs are."""
     values = {knob: node[knob].value() for knob in VALUE_KNOBS}
     values["output_root"] = str(node["output_root"].evaluate())
+    values["draft"] = bool(node["draft"].value())
     return values
+
+
+def on_submit_farm(node: Any) -> None:
+    """The "submit to farm" button: the job Generate would send, as a farm job bundle
+    (`genvfx farm`, `chunk` frames per task), then its folder in the file browser.
+
+    The plate and mask are rendered as for Generate and kept: the farm reads them.
+    """
+    from genvfx_nuke.farm_submit import write_bundle
+
+    inputs = None
+    try:
+        job = settings.build_job(_knob_values(node), _context(node))
+        chunk = int(node["chunk"].value())
+        if chunk < 1:
+            raise settings.SettingsError("chunk", "frames per farm task must be 1 or more")
+        inputs = _render_inputs(node, job)
+        bundle = write_bundle(job, chunk, _colour_knobs(nuke.root()))
+    except settings.SettingsError as exc:
+        _refuse(node, "not submitted", exc)
+        return
+    except Exception as exc:
+        _remove_inputs(inputs)
+        _report(node, "farm bundle not written: {}".format(exc))
+        return
+    if not str(node["element"].value()).strip():
+        node["element"].setValue(job["name"])
+    _set_status(node, "farm bundle written: {}".format(bundle.folder))
+    if nuke.GUI:
+        show_folder(bundle.folder)
 
 
 def on_cancel(node: Any) -> None:
@@ -183,6 +227,10 @@ def on_open_folder(node: Any) -> None:
     if not os.path.isdir(folder):
         nuke.message("{}: no takes yet ({} does not exist)".format(node.fullName(), folder))
         return
+    show_folder(folder)
+
+
+def show_folder(folder: str) -> None:
     subprocess.Popen(open_command(folder, sys.platform))
 
 
@@ -281,6 +329,21 @@ def _point_read(node: Any, take: takes.TakeInfo) -> None:
     node["take_last"].setValue(take.last)
     node["take_version"].setValue(take.version)
     node["has_take"].setValue(True)
+    _set_read_format(node, take.format)
+
+
+def _set_read_format(node: Any, size: Optional["tuple[int, int]"]) -> None:
+    """Give the internal Read the take's format, so the take enters the comp at its size.
+
+    A gizmo's insides are not saved with the script: opening it lists the takes again
+    (`on_create`), which sets the format again. The format is set as script text, the
+    anonymous `W H 0 0 W H 1` Nuke writes for a format without a name.
+    """
+    read = node.node("take_read")
+    if read is None or size is None:
+        return
+    width, height = size
+    read["format"].fromScript("{0} {1} 0 0 {0} {1} 1".format(int(width), int(height)))
 
 
 # ---- preparing a job (main thread) ------------------------------------------------------
@@ -429,6 +492,8 @@ def follow(handle: JobHandle, node_name: str) -> None:
                 task.setProgress(percent)
                 task.setMessage(text)
                 _later(_status_by_name, node_name, text)
+            elif kind == "frame":
+                _later(_frame_written, node_name, event)
             elif kind == "stage":
                 task.setMessage(str(event.get("message", "")))
                 _later(_status_by_name, node_name, str(event.get("message", "")))
@@ -489,6 +554,28 @@ def _status_by_name(node_name: str, text: str) -> None:
         _set_status(node, text)
 
 
+def _frame_written(node_name: str, event: Dict[str, Any]) -> None:
+    """A frame of the running take exists: show the take from its first frame on, and
+    extend its range as frames land. The take list still lists complete takes only."""
+    node = _node_of(node_name)
+    if node is None or not is_running(node_name):
+        return
+    try:
+        frame = int(event["frame"])
+        folder = os.path.dirname(str(event["path"]))
+    except (KeyError, TypeError, ValueError):
+        return
+    match = takes.VERSION_DIR.match(os.path.basename(folder))
+    showing = node["has_take"].value() and node["take_version"].value() == os.path.basename(folder)
+    if showing and os.path.dirname(str(node["take_file"].value())) == settings.knob_path(folder):
+        if frame > int(node["take_last"].value()):
+            node["take_last"].setValue(frame)
+        return
+    take = takes.take_info(folder, int(match.group(1)), running=True) if match else None
+    if take is not None:
+        _point_read(node, take._replace(last=max(take.first, frame)))
+
+
 def _ended(node_name: str, event: Dict[str, Any]) -> None:
     """The job is over: the node stays busy until this has run on the main thread."""
     node = _node_of(node_name)
@@ -496,6 +583,10 @@ def _ended(node_name: str, event: Dict[str, Any]) -> None:
     if running is not None:
         _remove_inputs(running.inputs)
     kind = event.get("event")
+    if node is not None and running is not None and kind != "done":
+        for knob in SHOWN_KNOBS:
+            node[knob].setValue(running.shown[knob])
+        refresh_takes(node)
     if node is None:
         logger().info(
             "%s is not in the open script (deleted, or another script was opened) when its job "

@@ -24,6 +24,9 @@ OPTIONAL_INTEGERS = {
 """Text knobs holding a whole number; empty means the engine's default."""
 REGION = re.compile(r"\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*")
 MEMORY_LEVERS = ("cpu_offload", "vae_tiling")
+DRAFT_MAX_PIXELS = 416 * 240
+"""The most pixels a draft generates at: half each side of the 832x480 the stock video
+models generate at by default."""
 
 
 class SettingsError(ValueError):
@@ -189,4 +192,21 @@ def build_job(values: Mapping[str, Any], context: Context) -> Dict[str, Any]:
         raise SettingsError("matte", "difference needs mode v2v or inpaint")
     if matte != "auto":
         job["matte"] = matte
+    if values.get("draft"):
+        job["model_size"] = draft_size(int(width), int(height))
     return job
+
+
+def draft_size(width: int, height: int) -> Dict[str, int]:
+    """The job's `model_size` for a draft: half the format's width and height, scaled down
+    with its aspect to at most `DRAFT_MAX_PIXELS`, each side at least 8.
+
+    The engine fits its working size to this budget in every mode (a plate mode's region
+    too) and writes the take at the full format, so a draft drops in at the comp's size.
+    """
+    half_width, half_height = width / 2.0, height / 2.0
+    scale = min(1.0, (DRAFT_MAX_PIXELS / (half_width * half_height)) ** 0.5)
+    return {
+        "width": max(8, int(half_width * scale)),
+        "height": max(8, int(half_height * scale)),
+    }

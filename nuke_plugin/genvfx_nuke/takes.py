@@ -7,7 +7,7 @@ This layer cannot import genvfx: it reads the take record through its documented
 import json
 import os
 import re
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 VERSION_DIR = re.compile(r"^v(\d{3,})$")
 RECORD_SCHEMAS = (0, 1)
@@ -15,6 +15,7 @@ RECORD_SCHEMAS = (0, 1)
 LABEL_PROMPT_CHARS = 48
 _EVALUATED = re.compile(r'[\[\]${}\\"\x00-\x1f\x7f]')
 """Characters Nuke's file knob would evaluate (TCL) or that break a path: such takes are skipped."""
+MAX_SIDE = 16384
 
 
 class TakeInfo(NamedTuple):
@@ -28,6 +29,8 @@ class TakeInfo(NamedTuple):
     seed: Optional[int]
     prompt: str
     folder: str
+    format: Optional[Tuple[int, int]] = None
+    """(width, height) of the frames (`generated.resized_to`), when the record says."""
 
     @property
     def label(self) -> str:
@@ -47,12 +50,16 @@ def read_manifest(folder: str) -> Optional[Dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
-def take_info(folder: str, number: int) -> Optional[TakeInfo]:
-    """The take in `folder` when its manifest says it is complete, else None."""
+def take_info(folder: str, number: int, running: bool = False) -> Optional[TakeInfo]:
+    """The take in `folder` when its manifest says it is complete (or, with `running`, still
+    being written), else None."""
     manifest = read_manifest(folder)
     if not manifest or manifest.get("schema", 0) not in RECORD_SCHEMAS:
         return None
-    if manifest.get("complete") is not True or manifest.get("status", "complete") != "complete":
+    if running:
+        if manifest.get("status") != "running":
+            return None
+    elif manifest.get("complete") is not True or manifest.get("status", "complete") != "complete":
         return None
     try:
         first, last = int(manifest["first"]), int(manifest["last"])
@@ -74,7 +81,20 @@ def take_info(folder: str, number: int) -> Optional[TakeInfo]:
         seed=seed if isinstance(seed, int) else None,
         prompt=str(job.get("prompt", "")),
         folder=folder,
+        format=frame_format(manifest),
     )
+
+
+def frame_format(manifest: Dict[str, Any]) -> Optional[Tuple[int, int]]:
+    """The take's (width, height) from `generated.resized_to`, or None if absent or odd."""
+    generated = manifest.get("generated")
+    size = generated.get("resized_to") if isinstance(generated, dict) else None
+    if not isinstance(size, dict):
+        return None
+    sides = (size.get("width"), size.get("height"))
+    if not all(type(side) is int and 1 <= side <= MAX_SIDE for side in sides):
+        return None
+    return int(sides[0]), int(sides[1])  # type: ignore[arg-type]
 
 
 def frame_pattern(folder: str, recorded: str, last: int) -> Optional[str]:

@@ -48,6 +48,11 @@ EXE_PATH = "/usr/local/Nuke15.1v5/Nuke15.1"
 _ENUMERATION, _STRING, _FILE, _INT, _BOOL, _DOUBLE, _BUTTON, _TEXT = 4, 1, 2, 3, 6, 7, 22, 26
 _TILE = 1001
 """Not an addUserKnob id: the unsigned colour of a node's tile (`tile_color`)."""
+_FORMAT = 1002
+"""A Read's `format` (Format_Knob): `value()` is a Format; `fromScript` takes the text a
+script holds, `W H [X Y R T] PIXEL_ASPECT [NAME]`
+(https://learn.foundry.com/nuke/developers/130/pythondevguide/_autosummary/nuke.Format_Knob.html).
+Kept as the node's format (`Node.format()`), which a saved script writes on its own line."""
 
 
 class Format:
@@ -84,6 +89,8 @@ class Knob:
         return self._node
 
     def value(self, *args: Any, **kwargs: Any) -> Any:
+        if self._kind == _FORMAT:
+            return self.node()._format
         if self._kind == _ENUMERATION:
             index = int(self._value or 0)
             return self._values[index] if 0 <= index < len(self._values) else ""
@@ -147,7 +154,13 @@ class Knob:
 
     def fromScript(self, script: str) -> None:
         """Read the knob's text from a script; a word a pulldown lacks is a load error."""
-        if self._kind == _ENUMERATION:
+        if self._kind == _FORMAT:
+            _main_thread_only(f"setting {self._name}")
+            words = script.split()
+            if len(words) not in (3, 4, 7, 8) or not all(w.isdigit() for w in words[:2]):
+                raise ValueError(f"Bad value for {self._name} : {script}")
+            self.node()._format = Format(int(words[0]), int(words[1]))
+        elif self._kind == _ENUMERATION:
             if script not in self._values:
                 raise ValueError(f"Bad value for {self._name} : {script}")
             self._value = self._values.index(script)
@@ -175,6 +188,7 @@ _CLASS_KNOBS: dict[str, dict[str, tuple[int, Any]]] = {
         "origlast": (_INT, 1),
         "origset": (_BOOL, False),
         "raw": (_BOOL, False),
+        "format": (_FORMAT, None),
     },
     "Write": {"file": (_FILE, "")},
 }
