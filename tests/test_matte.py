@@ -65,6 +65,64 @@ def test_screen_key_recovers_alpha_from_an_uneven_screen(screen: str) -> None:
     assert (out[:, :, :3][out[:, :, 3] == 0] == 0).all()
 
 
+SCREENS = {"green": [0.08, 0.55, 0.1], "blue": [0.06, 0.12, 0.5]}
+
+
+def over_uneven_screen(
+    colour: np.ndarray, alpha: np.ndarray, screen: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the element over a screen 6% brighter on the right than the left, with grain; the
+    premultiplied truth)."""
+    height, width = alpha.shape
+    ramp = 1.0 + 0.06 * np.linspace(-1, 1, width, dtype=np.float32)[None, :, None]
+    backing = np.array(SCREENS[screen], np.float32) * ramp
+    noise = rng.normal(0.0, 0.004, (height, width, 3)).astype(np.float32)
+    premult = colour * alpha[:, :, None]
+    return premult + (1 - alpha[:, :, None]) * backing + noise, premult
+
+
+def soft_disc(height: int, width: int, x: float, core: float, edge: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    radius = np.hypot(xx - x, yy - height / 2)
+    return np.clip(1.0 - (radius - core) / edge, 0.0, 1.0).astype(np.float32)
+
+
+def orange(alpha: np.ndarray) -> np.ndarray:
+    """A flame's colour, brighter (same hue) where it is denser."""
+    heat = alpha[:, :, None] ** 2
+    return np.concatenate([1.0 + 2.0 * heat, 0.35 + 0.7 * heat, 0.05 + 0.1 * heat], axis=2)
+
+
+@pytest.mark.parametrize("screen", ["green", "blue"])
+def test_screen_key_reads_a_warm_element_by_its_own_hue(screen: str) -> None:
+    """Orange leans away from the screen, so the screen difference alone reads its soft edge
+    as too opaque; its opaque core gives the hue along which the edge is unmixed. Large
+    enough (256x192) for the screen's surface to be fitted around the element."""
+    alpha = soft_disc(192, 256, 128, 20, 40)
+    colour = orange(alpha)
+    plate, premult = over_uneven_screen(colour, alpha, screen)
+    out = key(plate, MatteSettings(screen))
+    where = (alpha > 0) | (out[:, :, 3] > 0)
+    assert np.abs(out[:, :, 3] - alpha)[where].mean() <= 0.03
+    assert np.abs(out[:, :, :3] - premult)[where].mean() <= 0.03
+    assert (out[:, :, 3][alpha == 0] == 0).mean() > 0.99
+    assert (out[:, :, :3][out[:, :, 3] == 0] == 0).all()
+
+
+@pytest.mark.parametrize("screen", ["green", "blue"])
+def test_neutral_smoke_beside_a_warm_element_keeps_its_own_alpha(screen: str) -> None:
+    """The orange core's hue spreads over the frame; grey smoke away from it still keys."""
+    flame = soft_disc(192, 320, 80, 15, 25)
+    smoke = 0.8 * soft_disc(192, 320, 240, 10, 40)
+    alpha = np.maximum(flame, smoke)
+    colour = np.where((flame >= smoke)[:, :, None], orange(flame), np.float32(0.6))
+    plate, _ = over_uneven_screen(colour.astype(np.float32), alpha, screen)
+    out = key(plate, MatteSettings(screen))
+    for part in (flame, smoke):
+        where = (part > 0) & (part == alpha)
+        assert np.abs(out[:, :, 3] - alpha)[where].mean() <= 0.03
+
+
 def test_mask_matte_is_zero_outside_the_mask_and_soft_inside() -> None:
     mask = np.zeros((H, W), np.float32)
     mask[20:70, 30:100] = 1.0

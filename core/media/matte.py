@@ -12,10 +12,15 @@ the plate bit for bit wherever the element is not.
 - `green` / `blue`: the screen colour is sampled from the frame (the pixels most dominated
   by the screen channel) and followed across it by a smooth surface fitted to the clean
   screen, so an unevenly lit screen keys; alpha is one minus the screen difference (the
-  screen channel above the larger of the other two) relative to the screen's there; the
-  screen is subtracted from the picture in proportion to its transparency (unmixing), and
-  what spill remains is limited. An element whose colour leans away from the screen (orange
-  fire over green) reads as more opaque than it is: key such elements off black.
+  screen channel above the larger of the other two) relative to the screen's there. That
+  assumes a neutral element: one whose colour leans away from the screen (orange fire over
+  green) would read as more opaque than it is. So where the element shows its own colour
+  (its most opaque pixels), that colour's hue is spread over its soft parts and alpha is
+  solved from the compositing equation along it (`_alpha_along_hue`). An element with no
+  opaque pixel at all (thin fire) gives no true hue: its hue is then read from its densest,
+  still partly transparent pixels, and it keys more opaque than it is, less so than by the
+  screen difference alone (key thin fire off black). The screen is subtracted from the
+  picture in proportion to its transparency (unmixing), and what spill remains is limited.
 - `mask`: the given mask, feathered inward.
 - `difference`: alpha where a generated frame differs from the plate it was made from.
 
@@ -45,6 +50,15 @@ SCREEN_CLEAN = 0.2
 screen's difference (loose: the fit then drops the tiles weaker than its surface)."""
 SCREEN_TILE = 64
 """The screen's colour is measured per tile of this many pixels, so an uneven screen keys."""
+HUE_EXCESS = 0.05
+"""A pixel leans away from the screen (shows the element's own colour) when its screen
+difference is below minus this fraction of the screen's (grain stays within it)."""
+HUE_MIN_PIXELS = 16
+HUE_SHARPNESS = 8
+"""The power of the lean that weighs a pixel's hue: the most opaque pixels speak."""
+HUE_APART = 0.05
+"""The element's hue is told from the screen's where the squared sine between them exceeds
+this; otherwise the screen difference keys."""
 DIFFERENCE_FULL = 0.1
 """A display-space difference that is fully opaque at gain 1."""
 DIFFERENCE_FLOOR = 0.01
@@ -123,6 +137,9 @@ def screen_key(rgb: np.ndarray, screen: str, settings: MatteSettings) -> np.ndar
     backing = screen_colour(colour, screen)
     backing_plane = _screen_plane(colour, channel, backing)
     alpha = _screen_alpha(colour, backing_plane, channel, settings.gain)
+    hue = _element_hue(colour, backing_plane, channel)
+    if hue is not None:
+        alpha = _alpha_along_hue(colour, backing_plane, hue, alpha, settings.gain)
     steady = blur(alpha, 2.0)
     alpha[steady < SCREEN_CLIP] = 0.0
     alpha[steady > 1.0 - SCREEN_CLIP] = 1.0
@@ -145,6 +162,119 @@ def _screen_alpha(colour: np.ndarray, backing: np.ndarray, channel: int, gain: f
     reference = np.maximum(_dominance(backing, channel), 1e-6)
     alpha = 1.0 - _dominance(colour, channel) * gain / reference
     return np.clip(alpha, 0.0, 1.0).astype(np.float32)
+
+
+def _element_hue(colour: np.ndarray, backing: np.ndarray, channel: int) -> np.ndarray | None:
+    """The element's hue (unit RGB) at every pixel, from its most opaque pixels, or None.
+
+    A pixel whose colour leans further from the screen than any thin element of neutral
+    colour could (the screen difference below zero) shows the element's own colour; the
+    further, the more opaque. Weighted by that excess (relative to the frame's largest, to
+    the `HUE_SHARPNESS` power, so the most opaque pixels speak for their surroundings), their hues
+    are pushed down a pyramid of 2x2 sums and pulled back up, each level filling what it
+    does not know from the one below, so every pixel has the hue of the nearest opaque
+    part of the element. None when no pixel leans away from the screen (a neutral element,
+    which the screen difference already keys).
+    """
+    half, screen = colour[::2, ::2], backing[::2, ::2]
+    reference = np.maximum(_dominance(screen, channel), 1e-6)
+    excess = -_dominance(half, channel) / reference
+    leaning = excess > HUE_EXCESS
+    if leaning.sum() < HUE_MIN_PIXELS:
+        return None
+    weight = np.where(leaning, excess / np.percentile(excess[leaning], 99.9), 0.0) ** HUE_SHARPNESS
+    weight = weight.astype(np.float32)
+    norm = np.sqrt(_dot(half, half))
+    sums = half * (weight / np.maximum(norm, 1e-6))[:, :, None]
+    levels = [(sums, weight)]
+    while min(levels[-1][1].shape) > 2:
+        levels.append((_pool(levels[-1][0]), _pool(levels[-1][1])))
+    sums, weight = levels[-1]
+    hue = np.broadcast_to(sums.sum(axis=(0, 1)) / weight.sum(), (*weight.shape, 3))
+    for sums, weight in reversed(levels[:-1]):
+        coarse = _double(hue, weight.shape)
+        trust = np.minimum(weight, 1.0)[:, :, None]
+        hue = sums / np.maximum(weight, 1e-12)[:, :, None] * trust + coarse * (1.0 - trust)
+    hue = hue / np.maximum(np.sqrt(_dot(hue, hue)), 1e-6)[:, :, None]
+    return _double(hue.astype(np.float32), colour.shape[:2], soften=False)
+
+
+def _pool(plane: np.ndarray) -> np.ndarray:
+    """Sums of 2x2 blocks (an odd last row or column is dropped)."""
+    rows, cols = plane.shape[0] // 2, plane.shape[1] // 2
+    blocks = plane[: rows * 2, : cols * 2].reshape(rows, 2, cols, 2, *plane.shape[2:])
+    return blocks.sum(axis=(1, 3))
+
+
+def _double(image: np.ndarray, shape: tuple[int, ...], soften: bool = True) -> np.ndarray:
+    """(rows, cols, C) image twice the size at exactly `shape` (edges repeated), by default
+    softened by a 2x2 box so coarse levels do not show as blocks."""
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)[: shape[0], : shape[1]]
+    pad = ((0, shape[0] - big.shape[0]), (0, shape[1] - big.shape[1]), (0, 0))
+    big = np.pad(big, pad, mode="edge")
+    if soften:
+        big[1:] = (big[1:] + big[:-1]) * 0.5
+        big[:, 1:] = (big[:, 1:] + big[:, :-1]) * 0.5
+    return big
+
+
+def _alpha_along_hue(
+    colour: np.ndarray, backing: np.ndarray, hue: np.ndarray, fallback: np.ndarray, gain: float
+) -> np.ndarray:
+    """Alpha from the compositing equation with the element's colour along its hue.
+
+    C = a F + (1 - a) S with F = k h (h the element's hue, k its brightness, free) gives
+    C - S = (a k) h - a S: two unknowns, three equations, solved per pixel in least squares.
+    As for the screen difference, `gain` scales the transparency. The same fit with a grey
+    hue tells how well a neutral element explains the pixel: each pixel takes the element's
+    hue and the screen difference (`fallback`) in inverse proportion to how badly each
+    model fits there (`_hue_share`, at half size), so neutral smoke drifting past an orange
+    core keeps its own alpha. Where a hue is too close to the screen's to tell them apart,
+    the screen difference stands.
+    """
+    difference = colour - backing
+    ds, ss = _dot(difference, backing), _dot(backing, backing)
+    hs = _dot(hue, backing)
+    alpha, apart = _solve(ds, ss, _dot(difference, hue), hs)
+    alpha = 1.0 - (1.0 - alpha) * gain
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    share = _hue_share(difference[::2, ::2], backing[::2, ::2], hue[::2, ::2])
+    share = _double(share[:, :, None], alpha.shape, soften=False)[:, :, 0]
+    blended = share * alpha + (1.0 - share) * fallback
+    return np.where(apart, blended, fallback).astype(np.float32)
+
+
+def _hue_share(difference: np.ndarray, backing: np.ndarray, hue: np.ndarray) -> np.ndarray:
+    """How much the element's hue explains each pixel better than a grey one: the grey fit's
+    squared residual over both fits' (each averaged over a few pixels)."""
+    dd, ds, ss = _dot(difference, difference), _dot(difference, backing), _dot(backing, backing)
+    root = np.float32(1.0 / np.sqrt(3.0))
+    misfits = []
+    for dh, hs in (
+        (_dot(difference, hue), _dot(hue, backing)),
+        (difference.sum(axis=2) * root, backing.sum(axis=2) * root),
+    ):
+        alpha, apart = _solve(ds, ss, dh, hs)
+        residual = dd - (dh + alpha * hs) * dh + alpha * ds
+        misfits.append(blur(np.where(apart, np.maximum(residual, 0.0), 0.0), 1.0))
+    return misfits[1] / np.maximum(misfits[0] + misfits[1], 1e-12)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pixel dot product of two (H, W, 3) images."""
+    return a[:, :, 0] * b[:, :, 0] + a[:, :, 1] * b[:, :, 1] + a[:, :, 2] * b[:, :, 2]
+
+
+def _solve(
+    ds: np.ndarray, ss: np.ndarray, dh: np.ndarray, hs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel least squares of d = p h - a S (h a unit hue) from the dot products of d,
+    S and h: a (0 where not apart), and where h and S are apart enough in direction (squared
+    sine over `HUE_APART`) to tell."""
+    determinant = ss - hs * hs
+    apart = determinant > HUE_APART * ss
+    alpha = (hs * dh - ds) / np.where(apart, determinant, 1.0)
+    return np.where(apart, alpha, 0.0), apart
 
 
 def _screen_plane(colour: np.ndarray, channel: int, backing: np.ndarray) -> np.ndarray:
