@@ -23,7 +23,7 @@ from ..job import Format
 from ..models.devices import DeviceChoice
 from ..models.resolve import ModelSource
 from .arguments import WindowInputs, video_tensor
-from .inference import load_adapter, run_pipeline, use_adapters
+from .inference import run_with_adapter
 
 ALPHA_ADAPTER = "genvfx_alpha"
 FIELD = "matte"
@@ -89,10 +89,14 @@ def run_alpha(
     restore: dict[str, float],
 ) -> np.ndarray:
     """(F, H, W) alpha in [0, 1]; the job's own LoRAs are active again after."""
-    load_adapter(pipe, ALPHA_ADAPTER, model.adapters["alpha"])
-    use_adapters(pipe, {ALPHA_ADAPTER: 1.0})
-    try:
-        matte = run_pipeline(pipe, arguments, seed, device, cancel, on_step)
-    finally:
-        use_adapters(pipe, restore)
+    matte = run_with_adapter(
+        pipe,
+        (ALPHA_ADAPTER, model.adapters["alpha"]),
+        arguments,
+        seed,
+        device,
+        cancel,
+        on_step,
+        restore,
+    )
     return np.clip(matte.mean(axis=-1), 0.0, 1.0)

@@ -21,7 +21,7 @@ from ..job import GenerationJob, Mode
 from ..models.devices import DeviceChoice
 from ..models.resolve import ModelSource, file_hash
 from .arguments import WindowInputs, video_tensor
-from .inference import load_adapter, run_pipeline, use_adapters
+from .inference import run_with_adapter
 
 HDR_SPACE = "lin_rec709"
 HDR_ADAPTER = "genvfx_hdr"
@@ -90,10 +90,14 @@ def run_hdr(
     restore: dict[str, float],
 ) -> np.ndarray:
     """Linear Rec.709 frames from the HDR pass; the job's own LoRAs are active again after."""
-    load_adapter(pipe, HDR_ADAPTER, model.adapters["hdr"])
-    use_adapters(pipe, {HDR_ADAPTER: 1.0})
-    try:
-        linear = run_pipeline(pipe, arguments, seed, device, cancel, on_step)
-    finally:
-        use_adapters(pipe, restore)
+    linear = run_with_adapter(
+        pipe,
+        (HDR_ADAPTER, model.adapters["hdr"]),
+        arguments,
+        seed,
+        device,
+        cancel,
+        on_step,
+        restore,
+    )
     return np.maximum(linear, 0.0)

@@ -231,3 +231,23 @@ def run_pipeline(
             f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)"
         )
     return frames
+
+
+def run_with_adapter(
+    pipe: Any,
+    adapter: tuple[str, Path],
+    arguments: Mapping[str, Any],
+    seed: int,
+    choice: DeviceChoice,
+    cancel: CancelToken,
+    on_step: Callable[[int, int], None],
+    restore: Mapping[str, float],
+) -> np.ndarray:
+    """Run once with only the IC-LoRA `adapter` (name, file) active; `restore` is active after."""
+    name, path = adapter
+    load_adapter(pipe, name, path)
+    use_adapters(pipe, {name: 1.0})
+    try:
+        return run_pipeline(pipe, arguments, seed, choice, cancel, on_step)
+    finally:
+        use_adapters(pipe, restore)
