@@ -13,6 +13,7 @@ will call `check_alpha` when it is prepared and `run_alpha` after each window.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..events import CancelToken
 from ..job import Format
 from ..models.devices import DeviceChoice
 from ..models.resolve import ModelSource
-from .arguments import WindowInputs, video_tensor
+from .arguments import WindowInputs, ltx_arguments, video_tensor
 from .inference import run_with_adapter
 
 ALPHA_ADAPTER = "genvfx_alpha"
@@ -64,17 +65,10 @@ def alpha_arguments(inputs: WindowInputs, rgb: np.ndarray) -> dict[str, Any]:
     from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
 
     return {
-        "prompt": inputs.prompt,
-        "negative_prompt": inputs.negative_prompt,
+        **ltx_arguments(replace(inputs, frames=len(rgb))),
         "reference_conditions": [
             LTX2ReferenceCondition(frames=video_tensor(np.clip(rgb, 0.0, 1.0)), strength=1.0)
         ],
-        "num_frames": len(rgb),
-        "width": inputs.width,
-        "height": inputs.height,
-        "num_inference_steps": inputs.steps,
-        "guidance_scale": inputs.guidance,
-        "frame_rate": inputs.fps,
     }
 
 

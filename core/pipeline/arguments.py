@@ -85,19 +85,20 @@ def _common(w: WindowInputs) -> dict[str, Any]:
     }
 
 
-def _ltx(w: WindowInputs) -> dict[str, Any]:
-    """LTX pipelines also take the frame rate (it scales their rotary position embedding)."""
+def ltx_arguments(w: WindowInputs) -> dict[str, Any]:
+    """LTX pipelines (LTX-Video and LTX-2) also take the frame rate (it scales their rotary
+    position embedding)."""
     return {**_common(w), "frame_rate": w.fps}
 
 
 def _ltx_text(w: WindowInputs) -> dict[str, Any]:
-    return _ltx(w)
+    return ltx_arguments(w)
 
 
 def _ltx_image(w: WindowInputs) -> dict[str, Any]:
     if w.image is None:
         raise ValueError("LTXImageToVideoPipeline needs a start image")
-    return {**_ltx(w), "image": np.asarray(w.image, dtype=np.float32)}
+    return {**ltx_arguments(w), "image": np.asarray(w.image, dtype=np.float32)}
 
 
 def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
@@ -116,20 +117,16 @@ def _ltx_condition(w: WindowInputs) -> dict[str, Any]:
         conditions.append(
             condition(video=np.asarray(previous, np.float32), frame_index=0, strength=1.0)
         )
-    arguments = _ltx(w)
+    arguments = ltx_arguments(w)
     if conditions:
         arguments["conditions"] = conditions
     return arguments
 
 
-def _ltx2(w: WindowInputs) -> dict[str, Any]:
-    return {**_common(w), "frame_rate": w.fps}
-
-
 def _ltx2_image(w: WindowInputs) -> dict[str, Any]:
     if w.image is None:
         raise ValueError("LTX2ImageToVideoPipeline needs a start image")
-    return {**_ltx2(w), "image": _image_tensor(w.image), "image_crf": 0}
+    return {**ltx_arguments(w), "image": _image_tensor(w.image), "image_crf": 0}
 
 
 def _ltx2_condition(w: WindowInputs) -> dict[str, Any]:
@@ -152,7 +149,7 @@ def _ltx2_condition(w: WindowInputs) -> dict[str, Any]:
         conditions.append(
             LTX2VideoCondition(frames=video_tensor(previous), index=0, strength=1.0, crf=0)
         )
-    arguments = _ltx2(w)
+    arguments = ltx_arguments(w)
     if conditions:
         arguments["conditions"] = conditions
     return arguments
@@ -250,7 +247,7 @@ ARGUMENTS: Mapping[str, Builder] = {
     "WanImageToVideoPipeline": _wan_image,
     "WanVideoToVideoPipeline": _wan_video,
     "WanVACEPipeline": _wan_vace,
-    "LTX2Pipeline": _ltx2,
+    "LTX2Pipeline": ltx_arguments,
     "LTX2ImageToVideoPipeline": _ltx2_image,
     "LTX2ConditionPipeline": _ltx2_condition,
     "SkyReelsV2DiffusionForcingPipeline": _skyreels,

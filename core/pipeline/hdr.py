@@ -11,6 +11,7 @@ breaks merges and premultiplication downstream.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..events import CancelToken
 from ..job import GenerationJob, Mode
 from ..models.devices import DeviceChoice
 from ..models.resolve import ModelSource, file_hash
-from .arguments import WindowInputs, video_tensor
+from .arguments import WindowInputs, ltx_arguments, video_tensor
 from .inference import run_with_adapter
 
 HDR_SPACE = "lin_rec709"
@@ -65,17 +66,10 @@ def hdr_arguments(inputs: WindowInputs, sdr: np.ndarray) -> dict[str, Any]:
     from diffusers.pipelines.ltx2.pipeline_ltx2_hdr_lora import LTX2HDRReferenceCondition
 
     return {
-        "prompt": inputs.prompt,
-        "negative_prompt": inputs.negative_prompt,
+        **ltx_arguments(replace(inputs, frames=len(sdr))),
         "reference_conditions": LTX2HDRReferenceCondition(
             frames=video_tensor(np.clip(sdr, 0.0, 1.0)), strength=1.0
         ),
-        "num_frames": len(sdr),
-        "width": inputs.width,
-        "height": inputs.height,
-        "num_inference_steps": inputs.steps,
-        "guidance_scale": inputs.guidance,
-        "frame_rate": inputs.fps,
     }
 
 
