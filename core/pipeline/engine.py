@@ -24,6 +24,7 @@ from ..job import GenerationJob
 from ..job.pathmap import PathMapping
 from ..media.colour import View
 from ..take.folder import Take, reserve_take
+from ..take.heartbeat import Heartbeat
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
 from .arguments import arguments_for, window_class
@@ -87,11 +88,12 @@ def generate(
 
 
 def ended(record: TakeRecord, work: Callable[[], Done]) -> Done:
-    """Run `work` on the record's take; a failure or cancel marks the take `failed` or
-    `cancelled`, saying why, and raises. When even that cannot be written (a full disk), the
+    """Run `work` on the record's take, its heartbeat beating; a failure or cancel marks the
+    take `failed` or `cancelled`, saying why, and raises. When even that cannot be written (a full disk), the
     error says so; a reader then sees the run as interrupted."""
     try:
-        return work()
+        with Heartbeat(record.folder):
+            return work()
     except Cancelled as exc:
         _mark(record, "cancelled", str(exc), exc)
         raise

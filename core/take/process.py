@@ -24,9 +24,14 @@ class Writer:
     def this(cls) -> Writer:
         return cls(platform.node(), os.getpid(), start_time(os.getpid()))
 
+    @property
+    def local(self) -> bool:
+        """True when the process ran on this host and its id is known, so it can be asked."""
+        return self.host == platform.node() and self.pid > 0
+
     def gone(self) -> bool:
         """True when this process has certainly ended; False when alive or on another host."""
-        if self.host != platform.node() or self.pid <= 0:
+        if not self.local:
             return False
         try:
             os.kill(self.pid, 0)

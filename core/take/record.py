@@ -30,6 +30,7 @@ from ..job import MAX_SEED, FrameRange
 from ..job.job import HASH_EXCLUDES
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
 from .folder import MANIFEST, VERSION_DIR, Take
+from .heartbeat import stale
 from .process import Writer
 
 SCHEMA = 1
@@ -299,7 +300,7 @@ class TakeRecord:
         host = str(data.get("host", ""))
         pid = data.get("pid") if isinstance(data.get("pid"), int) else None
         started = str(data.get("process_started") or "")
-        if status == "running" and pid is not None and Writer(host, pid, started).gone():
+        if status == "running" and _writer_gone(Writer(host, pid or 0, started), folder):
             status = "interrupted"
         windows = _windows(generated.get("windows"), seed)
         if not windows:
@@ -331,6 +332,13 @@ class TakeRecord:
             pid=pid,
             process_started=started,
         )
+
+
+def _writer_gone(writer: Writer, folder: Path) -> bool:
+    """The writing process has ended: by its id on its own host, else by the folder's silence."""
+    if writer.local:
+        return writer.gone()
+    return stale(folder)
 
 
 def take_of(folder: Path) -> Take:
