@@ -155,3 +155,13 @@ def test_the_worker_mattes_a_plate_region_and_keeps_everything_else_zero(tmp_pat
     manifest = json.loads(Path(event["manifest"]).read_text())
     assert "alpha" in manifest["generated"]["passes"]
     assert manifest["placement"]["alpha"] == "model"
+
+
+def test_a_long_shot_carries_its_alpha_across_windows(tmp_path: Path) -> None:
+    """Each window continues from the previous one's colour; the alpha cross-fades with it."""
+    done = generate(GenerationJob.from_dict(job_dict(tmp_path, frames="1-13", window=9, overlap=2)))
+    manifest = json.loads(Path(done.manifest).read_text())
+    assert len(manifest["generated"]["windows"]) == 2
+    alpha = take_pixels(done.frames)[..., 3]
+    assert alpha.shape == (13, 64, 64)
+    assert all(plane.std() > 0.01 and plane.min() < 0.99 for plane in alpha)
