@@ -165,3 +165,27 @@ def test_a_long_shot_carries_its_alpha_across_windows(tmp_path: Path) -> None:
     alpha = take_pixels(done.frames)[..., 3]
     assert alpha.shape == (13, 64, 64)
     assert all(plane.std() > 0.01 and plane.min() < 0.99 for plane in alpha)
+
+
+def test_with_a_mask_the_models_alpha_stays_inside_it(tmp_path: Path) -> None:
+    """Inpaint: the model's alpha times the mask, so the plate outside the mask is kept."""
+    rng = np.random.default_rng(4)
+    for frame in range(1, 10):
+        data = np.ones((64, 64, 4), np.float32)
+        data[..., :3] = rng.uniform(0.0, 1.0, (64, 64, 3))
+        write(tmp_path / f"plate.{frame:04d}.exr", data, "RGBA")
+        mask = np.zeros((64, 64, 1), np.float32)
+        mask[:, 24:40] = 1.0
+        write(tmp_path / f"mask.{frame:04d}.exr", mask, "A")
+    job = job_dict(
+        tmp_path / "takes",
+        mode="inpaint",
+        plate=str(tmp_path / "plate.####.exr"),
+        mask=str(tmp_path / "mask.####.exr"),
+        region="0,0,64,64",
+    )
+    del job["format"]
+    alpha = take_pixels(generate(GenerationJob.from_dict(job)).frames)[..., 3]
+    assert not alpha[:, :, :24].any() and not alpha[:, :, 40:].any()
+    inside = alpha[:, :, 24:40]
+    assert inside.std() > 0.01 and inside.min() < 0.99

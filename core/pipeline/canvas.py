@@ -167,7 +167,10 @@ class PlateCanvas:
         rgb = from_model_space(colour, self.colour.config, self.colour.model, self.colour.working)
         method = self.matte.method
         if method == Matte.MODEL.value:
-            rgba = model_matte(rgb, display[..., 3], self.matte)
+            alpha = display[..., 3]
+            if self.mask is not None:
+                alpha = alpha * np.clip(region.crop(self.mask.read(frame)), 0.0, 1.0)
+            rgba = model_matte(rgb, alpha, self.matte)
         elif method == Matte.MASK.value and self.mask is not None:
             alpha = region.crop(mask_alpha(self.mask.read(frame), self.matte))
             rgba = with_alpha(rgb * alpha[:, :, None], alpha)
