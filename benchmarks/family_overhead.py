@@ -47,6 +47,20 @@ def job_data(model: str, out: str, frames: int, size: int, steps: int) -> dict[s
     }
 
 
+def time_calls(module: Any, name: str, into: list[float]) -> None:
+    """Wrap `module.name` so that each call appends its seconds to `into`."""
+    run = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            into.append(time.perf_counter() - started)
+
+    setattr(module, name, timed)
+
+
 def child(kind: str, model: str, runs: int, frames: int, size: int, steps: int) -> None:
     import torch
 
@@ -68,16 +82,7 @@ def child(kind: str, model: str, runs: int, frames: int, size: int, steps: int) 
     if kind == "genvfx":
         from genvfx.pipeline import engine
 
-        run = engine.run_pipeline
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return run(*args, **kwargs)
-            finally:
-                inside.append(time.perf_counter() - started)
-
-        engine.run_pipeline = timed  # type: ignore[assignment]
+        time_calls(engine, "run_pipeline", inside)
         for _ in range(runs):
             started = time.perf_counter()
             generate(job, cache=cache)
@@ -135,12 +140,18 @@ def measure(kind: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def take_parser(description: str | None) -> argparse.ArgumentParser:
+    """The options every tiny-model take benchmark shares: runs and the take's shape."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--frames", type=int, default=9)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=2)
+    return parser
+
+
+def main() -> int:
+    parser = take_parser(__doc__)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--child", nargs=2, metavar=("KIND", "MODEL"))
     args = parser.parse_args()

@@ -59,6 +59,12 @@ def test_the_node_offers_every_engine_matte() -> None:
     assert tuple(pulldown.items) == settings.MATTES
 
 
+def test_matte_entries_are_only_ever_appended() -> None:
+    """A .nk file stores a pulldown by index: a saved node's matte must keep its meaning."""
+    saved = ("auto", "none", "black", "green", "blue", "mask", "difference", "model")
+    assert settings.MATTES[: len(saved)] == saved
+
+
 def test_the_node_sends_the_root_knobs_the_engine_reads() -> None:
     assert tuple(node_constant("COLOUR_KNOBS")) == ROOT_KNOBS
 

@@ -270,7 +270,7 @@ class GenerationJob:
         metadata=spec(
             lambda name, value: Matte(f.choice(Matte.values())(name, value)),
             "how the take's alpha is made (default: mask with a mask, else black for "
-            "t2v and i2v, none for v2v)",
+            "t2v and i2v, none for v2v; model: the model's alpha IC-LoRA)",
             flag="--matte",
             knob="matte",
             choices=Matte.values(),

@@ -39,6 +39,7 @@ class Matte(str, enum.Enum):
     BLUE = "blue"
     MASK = "mask"
     DIFFERENCE = "difference"
+    MODEL = "model"
 
     def __str__(self) -> str:
         return self.value

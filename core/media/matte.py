@@ -23,6 +23,8 @@ the plate bit for bit wherever the element is not.
   picture in proportion to its transparency (unmixing), and what spill remains is limited.
 - `mask`: the given mask, feathered inward.
 - `difference`: alpha where a generated frame differs from the plate it was made from.
+- `model`: the alpha a model's own alpha pass generated beside the frames (straight, made at
+  the model size and resized with the colour); the colour is premultiplied by it as generated.
 
 `choke` erodes the matte by that many pixels, `feather` softens it over that many pixels.
 """
@@ -347,6 +349,11 @@ def difference_matte(rgb: np.ndarray, alpha: np.ndarray, settings: MatteSettings
     """Premultiplied RGBA of the generated picture where it differs from the plate."""
     shaped = _shape(np.clip(np.asarray(alpha, np.float32), 0.0, 1.0), settings)
     return with_alpha(np.asarray(rgb, np.float32)[:, :, :3] * shaped[:, :, None], shaped)
+
+
+def model_matte(rgb: np.ndarray, alpha: np.ndarray, settings: MatteSettings) -> np.ndarray:
+    """Premultiplied RGBA of a picture and the straight alpha a model generated for it."""
+    return difference_matte(rgb, alpha, settings)
 
 
 def key(rgb: np.ndarray, settings: MatteSettings) -> np.ndarray:

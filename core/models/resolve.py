@@ -39,6 +39,15 @@ class ModelSource:
     def weights_hash(self) -> str:
         return weights_hash(self.path)
 
+    def adapter_record(self, kind: str) -> dict[str, str]:
+        """What a take records of an adapter pass: the pipeline class, the file and its hash."""
+        adapter = self.adapters[kind]
+        return {
+            "pipeline": self.family.passes[kind],
+            "adapter": str(adapter),
+            "sha256": file_hash(adapter),
+        }
+
 
 def resolve_model(
     reference: str,

@@ -1,18 +1,21 @@
-"""Alpha from a model: an LTX-2 alpha IC-LoRA (such as Alpha Gen) mattes generated frames.
+"""Alpha from a model (matte `model`): an LTX-2 alpha IC-LoRA (such as Alpha Gen) mattes
+generated frames.
 
 `LTX2InContextPipeline` takes the element's frames as a reference video and, with the alpha
 IC-LoRA active, generates the matte as a grey video; its mean over RGB is the alpha. The pass
-runs at the size and frame count the frames were generated at, so `check_alpha` holds them
-to the family's rules (a multiple of its spatial step, `step*k+1` frames, its frame and pixel
-budget) before anything runs.
+runs at the size and frame count the frames were generated at, so `check_alpha` holds every
+window to the family's rules (a multiple of its spatial step, `step*k+1` frames, its frame
+and pixel budget) when the job is prepared, before anything is written.
 
-Not yet reachable from a job: the job field that chooses where alpha comes from (`matte`)
-will call `check_alpha` when it is prepared and `run_alpha` after each window.
+The reference is always the window's frames as the model generated them (display-referred,
+what the IC-LoRA was trained on), also when the HDR pass then turns them into linear light.
+The alpha is straight, at the model size; the canvas resizes it with the colour and
+premultiplies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +31,7 @@ from .inference import run_with_adapter
 
 ALPHA_ADAPTER = "genvfx_alpha"
 FIELD = "matte"
+REFERENCE = "generated frames (model space)"
 
 
 def check_alpha(model: ModelSource, size: Format, frames: int) -> None:
@@ -58,6 +62,17 @@ def check_alpha(model: ModelSource, size: Format, frames: int) -> None:
             f"windows of {family.frame_step}k+1 frames, at most {family.max_frames} "
             f"(this one has {frames})",
         )
+
+
+def check_alpha_windows(model: ModelSource, size: Format, frame_counts: Iterable[int]) -> None:
+    """`check_alpha` for each distinct window length of a take."""
+    for frames in sorted(set(frame_counts)):
+        check_alpha(model, size, frames)
+
+
+def alpha_record(model: ModelSource) -> dict[str, Any]:
+    """What the take records of the pass: which adapter, over which frames."""
+    return {"alpha": {**model.adapter_record("alpha"), "reference": REFERENCE}}
 
 
 def alpha_arguments(inputs: WindowInputs, rgb: np.ndarray) -> dict[str, Any]:

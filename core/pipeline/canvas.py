@@ -36,6 +36,7 @@ from ..media.matte import (
     difference_matte,
     key,
     mask_alpha,
+    model_matte,
     with_alpha,
 )
 from ..media.plates import PlateInfo, PlateSequence, open_mask, open_plate, require_same_format
@@ -66,7 +67,11 @@ class Canvas(Protocol):
     def describe(self) -> dict[str, object]: ...
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
-        """A take frame (H, W, 4) in working space from one model frame."""
+        """A take frame (H, W, 4) in working space from one model frame.
+
+        A model frame is (h, w, 3), or (h, w, 4) with the straight alpha of the model's own
+        alpha pass (matte `model`) as its fourth channel.
+        """
         ...
 
 
@@ -83,8 +88,13 @@ class FreeCanvas:
         return {"kind": "frame", "alpha": self.matte.method}
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
-        rgb = from_model_space(pixels, self.colour.config, self.colour.model, self.colour.working)
-        rgb = resize(rgb, self.output_format.width, self.output_format.height)
+        colour = pixels[..., :3]
+        rgb = from_model_space(colour, self.colour.config, self.colour.model, self.colour.working)
+        size = self.output_format
+        if self.matte.method == Matte.MODEL.value:
+            rgba = resize(np.dstack([rgb, pixels[..., 3]]), size.width, size.height)
+            return model_matte(rgba[..., :3], rgba[..., 3], self.matte)
+        rgb = resize(rgb, size.width, size.height)
         return key(rgb, self.matte)
 
 
@@ -153,9 +163,15 @@ class PlateCanvas:
         if self.keeps_plate:
             return paste(self.info.format, region, self._data_only(self._plate_element(frame)))
         display = from_model(np.clip(pixels, 0.0, 1.0), self.fit)
-        rgb = from_model_space(display, self.colour.config, self.colour.model, self.colour.working)
+        colour = display[..., :3]
+        rgb = from_model_space(colour, self.colour.config, self.colour.model, self.colour.working)
         method = self.matte.method
-        if method == Matte.MASK.value and self.mask is not None:
+        if method == Matte.MODEL.value:
+            alpha = display[..., 3]
+            if self.mask is not None:
+                alpha = alpha * np.clip(region.crop(self.mask.read(frame)), 0.0, 1.0)
+            rgba = model_matte(rgb, alpha, self.matte)
+        elif method == Matte.MASK.value and self.mask is not None:
             alpha = region.crop(mask_alpha(self.mask.read(frame), self.matte))
             rgba = with_alpha(rgb * alpha[:, :, None], alpha)
         elif method == Matte.DIFFERENCE.value:

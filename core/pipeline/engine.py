@@ -27,6 +27,7 @@ from ..take.folder import Take, reserve_take
 from ..take.heartbeat import Heartbeat
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
+from .alpha_model import alpha_arguments, run_alpha
 from .arguments import arguments_for, window_class
 from .hdr import hdr_arguments, run_hdr
 from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
@@ -34,6 +35,10 @@ from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
 from .windows import blend
+
+PassRun = Callable[..., np.ndarray]
+"""An adapter pass (`run_hdr`, `run_alpha`): pipe, model, arguments, seed, device, cancel,
+progress, the LoRAs to restore -> frames."""
 
 __all__ = ["Prepared", "generate", "prepare", "run_windows", "take_done"]
 
@@ -267,7 +272,8 @@ def _generate(
     cancel: CancelToken,
     loras: dict[str, float],
 ) -> np.ndarray:
-    """(count, h, w, 3) frames of one window: model space, or linear after the HDR pass."""
+    """(count, h, w, 3) frames of one window: model space, or linear after the HDR pass;
+    (count, h, w, 4) with the alpha pass's straight alpha as the fourth channel."""
     plan = prepared.plan
     count = window.last - window.first + 1
     if _keeps_plate(prepared) and inputs.plate is not None:
@@ -289,22 +295,30 @@ def _generate(
         on_step,
     )
     _check_shape(name, pixels, window, plan.generated_size)
-    if prepared.job.hdr:
-        hdr_class = prepared.model.family.passes["hdr"]
-        on_event(Stage("hdr", f"HDR pass over frames {window.first}-{window.last}"))
-        hdr_pipe = _pipeline(pipes, hdr_class)
-        arguments = with_call_defaults(hdr_pipe, hdr_arguments(inputs, pixels), defaults)
-        pixels = run_hdr(
-            hdr_pipe,
+
+    def adapter_pass(kind: str, label: str, arguments: dict[str, Any], run: PassRun) -> np.ndarray:
+        pass_class = prepared.model.family.passes[kind]
+        on_event(Stage(kind, f"{label} pass over frames {window.first}-{window.last}"))
+        pass_pipe = _pipeline(pipes, pass_class)
+        out = run(
+            pass_pipe,
             prepared.model,
-            arguments,
+            with_call_defaults(pass_pipe, arguments, defaults),
             window.seed,
             prepared.device,
             cancel,
             on_step,
             loras,
         )
-        _check_shape(hdr_class, pixels, window, plan.generated_size)
+        _check_shape(pass_class, out, window, plan.generated_size)
+        return out
+
+    generated = pixels
+    if prepared.job.hdr:
+        pixels = adapter_pass("hdr", "HDR", hdr_arguments(inputs, generated), run_hdr)
+    if prepared.alpha_pass:
+        alpha = adapter_pass("alpha", "alpha", alpha_arguments(inputs, generated), run_alpha)
+        pixels = np.concatenate([pixels, alpha[..., None]], axis=-1)
     return pixels[:count]
 
 

@@ -20,7 +20,7 @@ from ..errors import InvalidField
 from ..events import CancelToken
 from ..job import GenerationJob, Mode
 from ..models.devices import DeviceChoice
-from ..models.resolve import ModelSource, file_hash
+from ..models.resolve import ModelSource
 from .arguments import WindowInputs, ltx_arguments, video_tensor
 from .inference import run_with_adapter
 
@@ -48,12 +48,9 @@ def check_hdr(job: GenerationJob, model: ModelSource) -> None:
 
 def hdr_record(model: ModelSource) -> dict[str, Any]:
     """What the take records of the pass: which adapter, decoded how."""
-    adapter = model.adapters["hdr"]
     return {
         "hdr": {
-            "pipeline": model.family.passes["hdr"],
-            "adapter": str(adapter),
-            "sha256": file_hash(adapter),
+            **model.adapter_record("hdr"),
             "decode": "logc3",
             "space": HDR_SPACE,
             "negative_toe": NEGATIVE_TOE,

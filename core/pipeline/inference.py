@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,12 +134,18 @@ def use_adapters(pipe: Any, weights: Mapping[str, float]) -> None:
 
 
 def load_adapter(pipe: Any, name: str, path: Path) -> None:
-    """Load an IC-LoRA once under `name` (a second call finds it loaded)."""
+    """Load an IC-LoRA once under `name` (a second call finds it loaded).
+
+    A pipeline holding several adapters (the job's LoRAs, the HDR and alpha passes) is
+    intended: peft's warning that it found another is not shown.
+    """
     loaded: dict[str, list[str]] = getattr(pipe, "get_list_adapters", dict)()
     if any(name in names for names in loaded.values()):
         return
     try:
-        pipe.load_lora_weights(str(path), adapter_name=name)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            pipe.load_lora_weights(str(path), adapter_name=name)
     except Exception as exc:
         raise RuntimeFailure(f"model: the adapter {path} does not load: {exc}") from exc
 

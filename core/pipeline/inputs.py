@@ -18,8 +18,14 @@ def window_inputs(
     previous: np.ndarray | None,
     last: np.ndarray | None,
 ) -> WindowInputs:
-    """The window's inputs; `previous` are the frames it overlaps, `last` the shot's last so far."""
+    """The window's inputs; `previous` are the frames it overlaps, `last` the shot's last so far.
+
+    Those frames may carry the model's alpha as a fourth channel: only their colour
+    conditions the window.
+    """
     job, plan, canvas = prepared.job, prepared.plan, prepared.canvas
+    previous = None if previous is None else previous[..., :3]
+    last = None if last is None else last[..., :3]
     rule = job.mode.rule
     plate = mask = image = None
     if isinstance(canvas, PlateCanvas):

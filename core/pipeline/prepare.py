@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InvalidField
-from ..job import FrameRange, GenerationJob
+from ..job import FrameRange, GenerationJob, Matte
 from ..media.colour import (
     ModelSpace,
     ReturnRange,
@@ -28,6 +28,7 @@ from ..models.resolve import ModelSource, file_hash, resolve_model
 from ..take.folder import Take
 from ..take.process import Writer
 from ..take.record import TakeRecord, WindowRecord, now, window_seed
+from .alpha_model import alpha_record, check_alpha_windows
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
@@ -61,6 +62,21 @@ class Prepared:
     canvas: Canvas
     loras: tuple[LoadedLora, ...] = field(default=())
     hdr_space: str | None = None
+
+    @property
+    def alpha_pass(self) -> bool:
+        """The model's alpha pass runs: matte `model`, unless strength 0 keeps the plate."""
+        keeps = isinstance(self.canvas, PlateCanvas) and self.canvas.keeps_plate
+        return self.job.matte_method is Matte.MODEL and not keeps
+
+    def passes(self) -> dict[str, object]:
+        """The adapter passes run over each window's frames, as the take records them."""
+        passes: dict[str, object] = {}
+        if self.job.hdr:
+            passes.update(hdr_record(self.model))
+        if self.alpha_pass:
+            passes.update(alpha_record(self.model))
+        return passes
 
     def windows(self, chunks: list[FrameRange] | None = None) -> list[WindowRecord]:
         """The take's generation windows with their seeds, over the whole shot or per chunk.
@@ -147,7 +163,7 @@ class Prepared:
                 "device": self.device.device,
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
-                "passes": hdr_record(self.model) if job.hdr else {},
+                "passes": self.passes(),
                 **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },
             placement=self.canvas.describe(),
@@ -191,9 +207,12 @@ def prepare(job: GenerationJob) -> Prepared:
     device = choose_device(job.device, job.dtype)
     check_levers(Levers.of(job), model.path, device)
     loras = tuple(_found_lora(lora.path, lora.weight) for lora in job.loras)
-    return Prepared(
+    prepared = Prepared(
         job, model, plan, device, config, working, model_space, canvas, loras, hdr_space
     )
+    if prepared.alpha_pass:
+        check_alpha_windows(model, plan.generated_size, (w.generated for w in prepared.windows()))
+    return prepared
 
 
 def _found_lora(reference: str, weight: float) -> LoadedLora:

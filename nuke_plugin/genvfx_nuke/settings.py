@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 MODES = ("t2v", "i2v", "v2v", "inpaint")
 NEEDS_PLATE = ("i2v", "v2v", "inpaint")
-MATTES = ("auto", "none", "black", "green", "blue", "mask", "difference")
+MATTES = ("auto", "none", "black", "green", "blue", "mask", "difference", "model")
 """The matte pulldown; `auto` leaves the job's matte to the engine's default for the mode."""
 MAX_SEED = 2**31 - 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
