@@ -118,7 +118,7 @@ class GenerationJob:
         default=None,
         metadata=spec(
             f.text(allow_empty=False),
-            "model family when the folder does not say (ltx, ltx2, wan, wan22, skyreels, cogvideox)",
+            "model family when the folder does not say (ltx, ltx2, wan, wan22, wan22-5b, skyreels, cogvideox)",
             flag="--family",
         ),
     )

@@ -386,6 +386,39 @@ def _build_tiny_wan22() -> Any:
     )
 
 
+def _build_tiny_wan22_5b() -> Any:
+    """Wan 2.2 TI2V-5B form: one transformer over the 48-channel VAE (16x space, 4x time),
+    every frame with its own timestep (`expand_timesteps`) so an image can hold frame 0."""
+    import torch
+    from diffusers import AutoencoderKLWan, WanPipeline, WanTransformer3DModel
+
+    parts = _wan_parts()
+    channels = 48
+    torch.manual_seed(0)
+    parts["vae"] = AutoencoderKLWan(
+        base_dim=12,
+        z_dim=channels,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        latents_mean=[0.0] * channels,
+        latents_std=[1.0] * channels,
+    )
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        in_channels=channels,
+        num_layers=2,
+        **{**_WAN_TRANSFORMER, "out_channels": channels},
+    )
+    return WanPipeline(transformer=transformer, expand_timesteps=True, **parts)
+
+
 def _build_tiny_skyreels() -> Any:
     """SkyReels-V2 diffusion forcing: windows that continue from the previous one's frames."""
     import torch
@@ -411,6 +444,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "tiny-wan-vace": _build_tiny_wan_vace,
     "tiny-ltx2": _build_tiny_ltx2,
     "tiny-wan22": _build_tiny_wan22,
+    "tiny-wan22-5b": _build_tiny_wan22_5b,
     "tiny-skyreels": _build_tiny_skyreels,
 }
 

@@ -7,8 +7,10 @@ and the family's `pipelines` are the modes of its plain text-to-video weights. S
 frame counts a family cannot take are planned up to the next legal value by `pipeline.plan`,
 never silently corrected inside the pipeline.
 
-Two generations of one model line can share pipeline classes (Wan 2.1 and Wan 2.2 both save a
-`WanPipeline`): `marker` names the component only the newer one's folder has. `passes` are
+Two generations of one model line can share pipeline classes (Wan 2.1 and both forms of Wan 2.2
+save a `WanPipeline`): `marker` names what only that form's folder has in its
+`model_index.json`, a component (A14B's second expert) or a setting saved as true (TI2V-5B's
+`expand_timesteps`). `passes` are
 the adapter passes a family can run over generated frames (HDR, alpha), by pipeline class.
 """
 
@@ -203,6 +205,23 @@ FAMILIES: dict[str, Family] = {
         marker="transformer_2",
         licence="Apache-2.0",
     ),
+    "wan22-5b": Family(
+        key="wan22-5b",
+        label="Wan 2.2 TI2V-5B",
+        pipelines={"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline"},
+        spatial_multiple=32,
+        frame_step=4,
+        native_fps=24.0,
+        default_size=(1280, 704),
+        max_pixels=1280 * 704,
+        default_steps=50,
+        default_guidance=5.0,
+        max_frames=121,
+        recognise=("WanPipeline", "WanImageToVideoPipeline"),
+        overlap=5,
+        marker="expand_timesteps",
+        licence="Apache-2.0",
+    ),
     "skyreels": Family(
         key="skyreels",
         label="SkyReels-V2 diffusion forcing",
@@ -268,7 +287,8 @@ def family_of_pipeline_class(
     """The family whose pipelines include `class_name` (from model_index.json), if any.
 
     Of the families that recognise the class, one whose `marker` is among the folder's
-    `components` wins; a family with a marker the folder lacks is never chosen.
+    `components` (its filled components and true settings) wins; a family with a marker the
+    folder lacks is never chosen.
     """
     found = [f for f in FAMILIES.values() if class_name in f.recognise]
     marked = [f for f in found if f.marker is not None and f.marker in components]
