@@ -188,6 +188,7 @@ def test_info_lists_families_their_classes_and_the_levers_here() -> None:
     assert families["ltx2"]["passes"] == {
         "hdr": "LTX2HDRPipeline",
         "alpha": "LTX2InContextPipeline",
+        "two_stage": "LTX2LatentUpsamplePipeline",
     }
     assert families["wan22"]["modes"] == {
         "t2v": ["WanPipeline"],

@@ -393,6 +393,16 @@ class GenerationJob:
             boolean=True,
         ),
     )
+    two_stage: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "LTX-2: generate at half size, upsample the latents with the model's latent "
+            "upsampler, refine at full size",
+            flag="--two-stage",
+            boolean=True,
+        ),
+    )
     step_cache: str | None = field(
         default=None,
         metadata=spec(

@@ -21,7 +21,7 @@ from .libraries import quiet_libraries
 
 PREFIX = "builtin:"
 TINY_SETTINGS = {"default_size": [64, 64], "max_pixels": 256 * 256}
-BUILD = "7"
+BUILD = "8"
 
 
 def _text_encoder(umt5: bool) -> tuple[Any, Any]:
@@ -344,9 +344,23 @@ def random_lora(pipe: Any, seed: int, rank: int = 2, scale: float = 0.5) -> dict
     return tensors
 
 
-def _tiny_ltx2_adapters(pipe: Any, folder: Path) -> dict[str, Any]:
-    """Tiny random HDR and alpha IC-LoRAs beside the model, named in its settings."""
+def _tiny_ltx2_extras(pipe: Any, folder: Path) -> dict[str, Any]:
+    """Tiny random HDR and alpha IC-LoRAs beside the model, named in its settings, and a
+    latent upsampler where Lightricks keeps LTX-2's (`latent_upsampler/`)."""
+    import torch
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
     from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    upsampler = LTX2LatentUpsamplerModel(
+        in_channels=pipe.vae.config.latent_channels,
+        mid_channels=32,
+        num_blocks_per_stage=1,
+        spatial_upsample=True,
+        temporal_upsample=False,
+        rational_spatial_scale=2.0,
+    )
+    upsampler.save_pretrained(folder / "latent_upsampler")
 
     named: dict[str, Any] = {}
     (folder / "loras").mkdir()
@@ -448,7 +462,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "tiny-skyreels": _build_tiny_skyreels,
 }
 
-EXTRAS: dict[str, Callable[[Any, Path], dict[str, Any]]] = {"tiny-ltx2": _tiny_ltx2_adapters}
+EXTRAS: dict[str, Callable[[Any, Path], dict[str, Any]]] = {"tiny-ltx2": _tiny_ltx2_extras}
 """Files a built-in keeps beside its weights, and the settings that name them."""
 
 

@@ -11,7 +11,8 @@ Two generations of one model line can share pipeline classes (Wan 2.1 and both f
 save a `WanPipeline`): `marker` names what only that form's folder has in its
 `model_index.json`, a component (A14B's second expert) or a setting saved as true (TI2V-5B's
 `expand_timesteps`). `passes` are
-the adapter passes a family can run over generated frames (HDR, alpha), by pipeline class.
+the passes a family can add to a generation (the HDR and alpha adapters over generated frames,
+LTX-2's two-stage latent upsampling), by pipeline class.
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ FAMILIES: dict[str, Family] = {
         max_frames=257,
         recognise=("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline"),
         overlap=9,
-        passes={"hdr": "LTX2HDRPipeline", "alpha": "LTX2InContextPipeline"},
+        passes={
+            "hdr": "LTX2HDRPipeline",
+            "alpha": "LTX2InContextPipeline",
+            "two_stage": "LTX2LatentUpsamplePipeline",
+        },
         licence="LTX-2 Community License: free under a revenue threshold, a paid licence above",
     ),
     "wan": Family(

@@ -32,6 +32,7 @@ from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
+from .two_stage import run_two_stage
 from .windows import blend
 
 __all__ = ["Prepared", "generate", "prepare", "run_windows", "take_done"]
@@ -278,14 +279,13 @@ def _generate(
         on_event(Progress(step, steps, writer.done, frames_total))
 
     defaults = prepared.model.call_defaults
-    pixels = run_pipeline(
-        pipe,
-        with_call_defaults(pipe, arguments_for(name, inputs), defaults),
-        window.seed,
-        prepared.device,
-        cancel,
-        on_step,
-    )
+    arguments = with_call_defaults(pipe, arguments_for(name, inputs), defaults)
+    if prepared.job.two_stage:
+        pixels = run_two_stage(
+            pipes, name, prepared.model, arguments, window.seed, prepared.device, cancel, on_step
+        )
+    else:
+        pixels = run_pipeline(pipe, arguments, window.seed, prepared.device, cancel, on_step)
     _check_shape(name, pixels, window, plan.generated_size)
     if prepared.job.hdr:
         hdr_class = prepared.model.family.passes["hdr"]

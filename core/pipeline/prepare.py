@@ -32,6 +32,7 @@ from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
 from .plan import Plan, make_plan
+from .two_stage import check_two_stage, two_stage_model, two_stage_record
 from .windows import split
 
 
@@ -147,7 +148,10 @@ class Prepared:
                 "device": self.device.device,
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
-                "passes": hdr_record(self.model) if job.hdr else {},
+                "passes": {
+                    **(hdr_record(self.model) if job.hdr else {}),
+                    **two_stage_record(job, self.model, plan),
+                },
                 **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },
             placement=self.canvas.describe(),
@@ -171,6 +175,7 @@ def prepare(job: GenerationJob) -> Prepared:
     """Every check that needs the model, the plate, the OCIO config or the device."""
     model = resolve_model(job.model, job.family, job.allow_network, job.allow_unsafe_weights)
     model.family.pipeline_for(job.mode, model.index_class)
+    model = two_stage_model(job, model)
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")
     model_space = check_model_space(config, job.model_space)
@@ -188,6 +193,7 @@ def prepare(job: GenerationJob) -> Prepared:
     else:
         canvas = free_canvas(job, model.family, colour)
     plan = make_plan(job, model, canvas.generated_size, canvas.output_format)
+    check_two_stage(job, model, plan)
     device = choose_device(job.device, job.dtype)
     check_levers(Levers.of(job), model.path, device)
     loras = tuple(_found_lora(lora.path, lora.weight) for lora in job.loras)
