@@ -189,6 +189,7 @@ def test_info_lists_families_their_classes_and_the_levers_here() -> None:
         "hdr": "LTX2HDRPipeline",
         "alpha": "LTX2InContextPipeline",
         "two_stage": "LTX2LatentUpsamplePipeline",
+        "reference": "LTX2InContextPipeline",
     }
     assert families["wan22"]["modes"] == {
         "t2v": ["WanPipeline"],

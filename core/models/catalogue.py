@@ -12,7 +12,8 @@ save a `WanPipeline`): `marker` names what only that form's folder has in its
 `model_index.json`, a component (A14B's second expert) or a setting saved as true (TI2V-5B's
 `expand_timesteps`). `passes` are
 the passes a family can add to a generation (the HDR and alpha adapters over generated frames,
-LTX-2's two-stage latent upsampling), by pipeline class.
+LTX-2's two-stage latent upsampling, an IC-LoRA reading the plate in context), by pipeline
+class.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ FAMILIES: dict[str, Family] = {
             "hdr": "LTX2HDRPipeline",
             "alpha": "LTX2InContextPipeline",
             "two_stage": "LTX2LatentUpsamplePipeline",
+            "reference": "LTX2InContextPipeline",
         },
         licence="LTX-2 Community License: free under a revenue threshold, a paid licence above",
     ),

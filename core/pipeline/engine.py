@@ -177,7 +177,7 @@ def run_windows(
         cpu_offload=job.cpu_offload,
         vae_tiling=job.vae_tiling,
         levers=Levers.of(job),
-        loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
+        loras=prepared.load_loras(),
         allow_unsafe_weights=job.allow_unsafe_weights,
     )
     loaded = False
