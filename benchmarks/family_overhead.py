@@ -26,6 +26,7 @@ from typing import Any
 FAMILIES = {
     "ltx2": "builtin:tiny-ltx2",
     "wan22": "builtin:tiny-wan22",
+    "wan22-5b": "builtin:tiny-wan22-5b",
     "skyreels": "builtin:tiny-skyreels",
     "ltx": "builtin:tiny-ltx",
     "wan": "builtin:tiny-wan",

@@ -1,4 +1,4 @@
-"""LTX-2, Wan 2.2 and SkyReels-V2 end to end on their tiny built-ins: every mode, CLI and worker.
+"""LTX-2, Wan 2.2 (A14B and TI2V-5B) and SkyReels-V2 end to end on their tiny built-ins: every mode, CLI and worker.
 
 Each tiny run is 64x64, 9 frames, 2 steps, guidance 1 (no second guidance pass).
 """
@@ -32,6 +32,8 @@ EVERY_MODE = [
     ("builtin:tiny-ltx2", "v2v"),
     ("builtin:tiny-ltx2", "inpaint"),
     ("builtin:tiny-wan22", "t2v"),
+    ("builtin:tiny-wan22-5b", "t2v"),
+    ("builtin:tiny-wan22-5b", "i2v"),
     ("builtin:tiny-skyreels", "t2v"),
     ("builtin:tiny-skyreels", "i2v"),
 ]
@@ -85,6 +87,7 @@ def pixels(done_frames: list[str]) -> np.ndarray:
     [
         ("builtin:tiny-ltx2", "ltx2", {"t2v", "i2v", "v2v", "inpaint"}),
         ("builtin:tiny-wan22", "wan22", {"t2v"}),
+        ("builtin:tiny-wan22-5b", "wan22-5b", {"t2v", "i2v"}),
         ("builtin:tiny-skyreels", "skyreels", {"t2v", "i2v"}),
         ("builtin:tiny-wan", "wan", {"t2v", "v2v"}),
     ],
@@ -122,20 +125,51 @@ def test_every_mode_from_the_worker(shot: Path, tmp_path: Path) -> None:
         assert worker.close() == 0
 
 
-def test_ltx2_from_the_cli(shot: Path, tmp_path: Path) -> None:
-    """The CLI builds the same job the worker does; one family here keeps the suite fast."""
-    job_file = tmp_path / "job.json"
-    job_file.write_text(json.dumps(job_dict(shot, tmp_path, "builtin:tiny-ltx2", "t2v")))
+def cli_take(data: dict[str, Any], folder: Path, *flags: str) -> tuple[int, str, Path]:
+    """`genvfx generate --job` as a user runs it: (exit code, stderr, the take's folder)."""
+    job_file = folder / "job.json"
+    job_file.write_text(json.dumps(data))
     result = subprocess.run(
-        [*genvfx_command(), "generate", "--job", str(job_file)],
+        [*genvfx_command(), "generate", "--job", str(job_file), *flags],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "t2v" / "v001" / "manifest.json").read_text())
+    return result.returncode, result.stderr, Path(data["output_root"]) / data["name"] / "v001"
+
+
+def test_ltx2_from_the_cli(shot: Path, tmp_path: Path) -> None:
+    """The CLI builds the same job the worker does; one family here keeps the suite fast."""
+    code, stderr, take = cli_take(job_dict(shot, tmp_path, "builtin:tiny-ltx2", "t2v"), tmp_path)
+    assert code == 0, stderr
+    manifest = json.loads((take / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["model"]["family"] == "ltx2"
+
+
+@pytest.mark.parametrize(
+    ("mode", "pipeline"), [("t2v", "WanPipeline"), ("i2v", "WanImageToVideoPipeline")]
+)
+def test_wan22_5b_from_the_cli_in_both_modes(
+    shot: Path, tmp_path: Path, mode: str, pipeline: str
+) -> None:
+    """One TI2V-5B folder serves both text and image to video, each through its own class."""
+    data = job_dict(shot, tmp_path, "builtin:tiny-wan22-5b", mode)
+    code, stderr, take = cli_take(data, tmp_path)
+    assert code == 0, stderr
+    manifest = json.loads((take / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert (manifest["model"]["family"], manifest["model"]["pipeline"]) == ("wan22-5b", pipeline)
+    frames = pixels([str(p) for p in take.glob("*.exr")])
+    assert frames.shape == (9, SIZE, SIZE, 4) and np.isfinite(frames).all()
+
+
+def test_a_wan21_folder_is_never_taken_for_wan22_5b() -> None:
+    """Wan 2.1, Wan 2.2 A14B and TI2V-5B all save a WanPipeline; their configs tell them apart."""
+    assert resolve_model("builtin:tiny-wan").family.key == "wan"
+    assert resolve_model("builtin:tiny-wan22").family.key == "wan22"
+    five = resolve_model("builtin:tiny-wan22-5b").family
+    assert (five.key, five.spatial_multiple, five.max_frames) == ("wan22-5b", 32, 121)
 
 
 def test_inpaint_keeps_the_plate_outside_the_mask(shot: Path, tmp_path: Path) -> None:
@@ -154,8 +188,14 @@ def test_info_lists_families_their_classes_and_the_levers_here() -> None:
     assert families["ltx2"]["passes"] == {
         "hdr": "LTX2HDRPipeline",
         "alpha": "LTX2InContextPipeline",
+        "two_stage": "LTX2LatentUpsamplePipeline",
+        "reference": "LTX2InContextPipeline",
     }
     assert families["wan22"]["modes"] == {
+        "t2v": ["WanPipeline"],
+        "i2v": ["WanImageToVideoPipeline"],
+    }
+    assert families["wan22-5b"]["modes"] == {
         "t2v": ["WanPipeline"],
         "i2v": ["WanImageToVideoPipeline"],
     }
@@ -167,9 +207,8 @@ def test_info_lists_families_their_classes_and_the_levers_here() -> None:
         assert "flash" not in levers["attention_backend"], "flash-attn is not installed"
     if info["device"] == "cpu":
         assert levers["compile"] is False and levers["group_offload"] is False
-    assert {"builtin:tiny-ltx2", "builtin:tiny-wan22", "builtin:tiny-skyreels"} <= set(
-        info["models"]
-    )
+    builtins = {"builtin:tiny-ltx2", "builtin:tiny-wan22", "builtin:tiny-wan22-5b"}
+    assert builtins | {"builtin:tiny-skyreels"} <= set(info["models"])
 
 
 @pytest.mark.parametrize(

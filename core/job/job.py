@@ -32,7 +32,7 @@ MAX_SEED = 2**31 - 1
 STEP_CACHES = ("first_block",)
 DEFAULT_CACHE_THRESHOLD = 0.05
 HASH_EXCLUDES = ("output_root",)
-PATH_FIELDS = ("plate", "mask", "output_root", "ocio_config")
+PATH_FIELDS = ("plate", "mask", "output_root", "ocio_config", "reference_lora")
 """Fields holding file paths: always recorded absolute and normalised (`fields.path`)."""
 """Fields that say where a take goes, not what it is: the job hash leaves them out."""
 
@@ -118,7 +118,7 @@ class GenerationJob:
         default=None,
         metadata=spec(
             f.text(allow_empty=False),
-            "model family when the folder does not say (ltx, ltx2, wan, wan22, skyreels, cogvideox)",
+            "model family when the folder does not say (ltx, ltx2, wan, wan22, wan22-5b, skyreels, cogvideox)",
             flag="--family",
         ),
     )
@@ -391,6 +391,24 @@ class GenerationJob:
             "run the model's HDR IC-LoRA over the frames: the take holds linear light above 1",
             flag="--hdr",
             boolean=True,
+        ),
+    )
+    two_stage: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "LTX-2: generate at half size, upsample the latents with the model's latent "
+            "upsampler, refine at full size",
+            flag="--two-stage",
+            boolean=True,
+        ),
+    )
+    reference_lora: str | None = field(
+        default=None,
+        metadata=spec(
+            f.text(allow_empty=False),
+            "LTX-2 v2v: an IC-LoRA (.safetensors) that reads the plate as its reference video",
+            flag="--reference-lora",
         ),
     )
     step_cache: str | None = field(

@@ -21,7 +21,7 @@ from .libraries import quiet_libraries
 
 PREFIX = "builtin:"
 TINY_SETTINGS = {"default_size": [64, 64], "max_pixels": 256 * 256}
-BUILD = "7"
+BUILD = "8"
 
 
 def _text_encoder(umt5: bool) -> tuple[Any, Any]:
@@ -344,9 +344,23 @@ def random_lora(pipe: Any, seed: int, rank: int = 2, scale: float = 0.5) -> dict
     return tensors
 
 
-def _tiny_ltx2_adapters(pipe: Any, folder: Path) -> dict[str, Any]:
-    """Tiny random HDR and alpha IC-LoRAs beside the model, named in its settings."""
+def _tiny_ltx2_extras(pipe: Any, folder: Path) -> dict[str, Any]:
+    """Tiny random HDR and alpha IC-LoRAs beside the model, named in its settings, and a
+    latent upsampler where Lightricks keeps LTX-2's (`latent_upsampler/`)."""
+    import torch
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
     from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    upsampler = LTX2LatentUpsamplerModel(
+        in_channels=pipe.vae.config.latent_channels,
+        mid_channels=32,
+        num_blocks_per_stage=1,
+        spatial_upsample=True,
+        temporal_upsample=False,
+        rational_spatial_scale=2.0,
+    )
+    upsampler.save_pretrained(folder / "latent_upsampler")
 
     named: dict[str, Any] = {}
     (folder / "loras").mkdir()
@@ -386,6 +400,39 @@ def _build_tiny_wan22() -> Any:
     )
 
 
+def _build_tiny_wan22_5b() -> Any:
+    """Wan 2.2 TI2V-5B form: one transformer over the 48-channel VAE (16x space, 4x time),
+    every frame with its own timestep (`expand_timesteps`) so an image can hold frame 0."""
+    import torch
+    from diffusers import AutoencoderKLWan, WanPipeline, WanTransformer3DModel
+
+    parts = _wan_parts()
+    channels = 48
+    torch.manual_seed(0)
+    parts["vae"] = AutoencoderKLWan(
+        base_dim=12,
+        z_dim=channels,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        latents_mean=[0.0] * channels,
+        latents_std=[1.0] * channels,
+    )
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        in_channels=channels,
+        num_layers=2,
+        **{**_WAN_TRANSFORMER, "out_channels": channels},
+    )
+    return WanPipeline(transformer=transformer, expand_timesteps=True, **parts)
+
+
 def _build_tiny_skyreels() -> Any:
     """SkyReels-V2 diffusion forcing: windows that continue from the previous one's frames."""
     import torch
@@ -411,10 +458,11 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "tiny-wan-vace": _build_tiny_wan_vace,
     "tiny-ltx2": _build_tiny_ltx2,
     "tiny-wan22": _build_tiny_wan22,
+    "tiny-wan22-5b": _build_tiny_wan22_5b,
     "tiny-skyreels": _build_tiny_skyreels,
 }
 
-EXTRAS: dict[str, Callable[[Any, Path], dict[str, Any]]] = {"tiny-ltx2": _tiny_ltx2_adapters}
+EXTRAS: dict[str, Callable[[Any, Path], dict[str, Any]]] = {"tiny-ltx2": _tiny_ltx2_extras}
 """Files a built-in keeps beside its weights, and the settings that name them."""
 
 

@@ -7,9 +7,13 @@ and the family's `pipelines` are the modes of its plain text-to-video weights. S
 frame counts a family cannot take are planned up to the next legal value by `pipeline.plan`,
 never silently corrected inside the pipeline.
 
-Two generations of one model line can share pipeline classes (Wan 2.1 and Wan 2.2 both save a
-`WanPipeline`): `marker` names the component only the newer one's folder has. `passes` are
-the adapter passes a family can run over generated frames (HDR, alpha), by pipeline class.
+Two generations of one model line can share pipeline classes (Wan 2.1 and both forms of Wan 2.2
+save a `WanPipeline`): `marker` names what only that form's folder has in its
+`model_index.json`, a component (A14B's second expert) or a setting saved as true (TI2V-5B's
+`expand_timesteps`). `passes` are
+the passes a family can add to a generation (the HDR and alpha adapters over generated frames,
+LTX-2's two-stage latent upsampling, an IC-LoRA reading the plate in context), by pipeline
+class.
 """
 
 from __future__ import annotations
@@ -150,7 +154,12 @@ FAMILIES: dict[str, Family] = {
         max_frames=257,
         recognise=("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline"),
         overlap=9,
-        passes={"hdr": "LTX2HDRPipeline", "alpha": "LTX2InContextPipeline"},
+        passes={
+            "hdr": "LTX2HDRPipeline",
+            "alpha": "LTX2InContextPipeline",
+            "two_stage": "LTX2LatentUpsamplePipeline",
+            "reference": "LTX2InContextPipeline",
+        },
         licence="LTX-2 Community License: free under a revenue threshold, a paid licence above",
     ),
     "wan": Family(
@@ -201,6 +210,23 @@ FAMILIES: dict[str, Family] = {
         variants={"WanImageToVideoPipeline": {"i2v": "WanImageToVideoPipeline"}},
         overlap=5,
         marker="transformer_2",
+        licence="Apache-2.0",
+    ),
+    "wan22-5b": Family(
+        key="wan22-5b",
+        label="Wan 2.2 TI2V-5B",
+        pipelines={"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline"},
+        spatial_multiple=32,
+        frame_step=4,
+        native_fps=24.0,
+        default_size=(1280, 704),
+        max_pixels=1280 * 704,
+        default_steps=50,
+        default_guidance=5.0,
+        max_frames=121,
+        recognise=("WanPipeline", "WanImageToVideoPipeline"),
+        overlap=5,
+        marker="expand_timesteps",
         licence="Apache-2.0",
     ),
     "skyreels": Family(
@@ -268,7 +294,8 @@ def family_of_pipeline_class(
     """The family whose pipelines include `class_name` (from model_index.json), if any.
 
     Of the families that recognise the class, one whose `marker` is among the folder's
-    `components` wins; a family with a marker the folder lacks is never chosen.
+    `components` (its filled components and true settings) wins; a family with a marker the
+    folder lacks is never chosen.
     """
     found = [f for f in FAMILIES.values() if class_name in f.recognise]
     marked = [f for f in found if f.marker is not None and f.marker in components]

@@ -196,7 +196,8 @@ def read_index_class(path: Path) -> str:
 
 
 def read_components(path: Path) -> frozenset[str]:
-    """The components a model folder's model_index.json fills (not those saved as null)."""
+    """What tells one form of a family from another in a folder's model_index.json: the
+    components it fills (not those saved as null) and the settings saved as true."""
     try:
         data = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -206,7 +207,7 @@ def read_components(path: Path) -> frozenset[str]:
     return frozenset(
         name
         for name, value in data.items()
-        if isinstance(value, list) and len(value) == 2 and value[0] is not None
+        if value is True or (isinstance(value, list) and len(value) == 2 and value[0] is not None)
     )
 
 

@@ -14,6 +14,8 @@ Strength (0 keeps the plate, 1 ignores it) is mapped per class:
 - `WanVACEPipeline`: the mask handed to VACE is `mask * strength` (VACE regenerates what its
   mask marks and keeps what it does not).
 - `LTX2ConditionPipeline`: as `LTXConditionPipeline`, through `LTX2VideoCondition`.
+- `LTX2InContextPipeline` (v2v with an IC-LoRA): as `LTX2ConditionPipeline`; the plate is
+  also the IC-LoRA's reference video, whole at any strength.
 - strength exactly 0 runs no model at all: the window is the plate (see the engine).
 
 LTX-2 image and frame conditions pass `crf=0`: the plate frame is used as it is, not
@@ -155,6 +157,17 @@ def _ltx2_condition(w: WindowInputs) -> dict[str, Any]:
     return arguments
 
 
+def _ltx2_reference(w: WindowInputs) -> dict[str, Any]:
+    """v2v conditions as `_ltx2_condition` makes them, and the plate whole as the IC-LoRA's
+    in-context reference."""
+    from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
+
+    if w.plate is None:
+        raise ValueError("an IC-LoRA reference window needs plate frames")
+    reference = LTX2ReferenceCondition(frames=video_tensor(w.plate), strength=1.0)
+    return {**_ltx2_condition(w), "reference_conditions": [reference]}
+
+
 def _hole_filled(video: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """The plate with what the mask marks replaced by neutral grey (to be generated)."""
     if mask is None:
@@ -250,6 +263,7 @@ ARGUMENTS: Mapping[str, Builder] = {
     "LTX2Pipeline": ltx_arguments,
     "LTX2ImageToVideoPipeline": _ltx2_image,
     "LTX2ConditionPipeline": _ltx2_condition,
+    "LTX2InContextPipeline": _ltx2_reference,
     "SkyReelsV2DiffusionForcingPipeline": _skyreels,
     "SkyReelsV2DiffusionForcingImageToVideoPipeline": _skyreels_image,
     "CogVideoXPipeline": _common,
@@ -269,6 +283,7 @@ CONDITIONS_ON_PREVIOUS = frozenset(
     {
         "LTXConditionPipeline",
         "LTX2ConditionPipeline",
+        "LTX2InContextPipeline",
         "SkyReelsV2DiffusionForcingImageToVideoPipeline",
         "WanImageToVideoPipeline",
         "WanVideoToVideoPipeline",

@@ -34,6 +34,7 @@ from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
+from .two_stage import run_two_stage
 from .windows import blend
 
 PassRun = Callable[..., np.ndarray]
@@ -183,7 +184,7 @@ def run_windows(
         cpu_offload=job.cpu_offload,
         vae_tiling=job.vae_tiling,
         levers=Levers.of(job),
-        loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
+        loras=prepared.load_loras(),
         allow_unsafe_weights=job.allow_unsafe_weights,
     )
     loaded = False
@@ -286,14 +287,13 @@ def _generate(
         on_event(Progress(step, steps, writer.done, frames_total))
 
     defaults = prepared.model.call_defaults
-    pixels = run_pipeline(
-        pipe,
-        with_call_defaults(pipe, arguments_for(name, inputs), defaults),
-        window.seed,
-        prepared.device,
-        cancel,
-        on_step,
-    )
+    arguments = with_call_defaults(pipe, arguments_for(name, inputs), defaults)
+    if prepared.job.two_stage:
+        pixels = run_two_stage(
+            pipes, name, prepared.model, arguments, window.seed, prepared.device, cancel, on_step
+        )
+    else:
+        pixels = run_pipeline(pipe, arguments, window.seed, prepared.device, cancel, on_step)
     _check_shape(name, pixels, window, plan.generated_size)
 
     def adapter_pass(kind: str, label: str, arguments: dict[str, Any], run: PassRun) -> np.ndarray:

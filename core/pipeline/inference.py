@@ -201,6 +201,26 @@ def run_pipeline(
     on_step: Callable[[int, int], None],
 ) -> np.ndarray:
     """Run once and return float32 frames (F, H, W, 3) in [0, 1], display-referred."""
+    result = call_pipeline(pipe, arguments, seed, choice, cancel, on_step, "np")
+    frames = np.asarray(result[0], dtype=np.float32)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise RuntimeFailure(
+            f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)"
+        )
+    return frames
+
+
+def call_pipeline(
+    pipe: Any,
+    arguments: Mapping[str, Any],
+    seed: int,
+    choice: DeviceChoice,
+    cancel: CancelToken,
+    on_step: Callable[[int, int], None],
+    output_type: str,
+) -> Any:
+    """Run once with progress and cancel; the output's `frames` (`output_type` "latent" for
+    a stage another pipeline continues)."""
     import torch
 
     total = int(arguments["num_inference_steps"])
@@ -216,13 +236,13 @@ def run_pipeline(
     call = {
         **arguments,
         "generator": torch.Generator(device="cpu").manual_seed(seed),
-        "output_type": "np",
+        "output_type": output_type,
         "callback_on_step_end": step_end,
     }
     check_arguments(pipe, call)
     try:
         with torch.inference_mode():
-            result = pipe(**call)
+            return pipe(**call).frames
     except Cancelled:
         if hasattr(pipe, "maybe_free_model_hooks"):
             pipe.maybe_free_model_hooks()
@@ -232,12 +252,6 @@ def run_pipeline(
             f"the GPU ran out of memory on {choice.device}: try cpu_offload, vae_tiling, "
             "a smaller format or fewer frames"
         ) from exc
-    frames = np.asarray(result.frames[0], dtype=np.float32)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise RuntimeFailure(
-            f"the pipeline returned frames of shape {frames.shape}, not (F, H, W, 3)"
-        )
-    return frames
 
 
 def run_with_adapter(

@@ -33,6 +33,8 @@ from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
 from .plan import Plan, make_plan
+from .reference import check_reference, reference_plan, reference_record
+from .two_stage import check_two_stage, two_stage_model, two_stage_record
 from .windows import split
 
 
@@ -62,6 +64,7 @@ class Prepared:
     canvas: Canvas
     loras: tuple[LoadedLora, ...] = field(default=())
     hdr_space: str | None = None
+    reference: LoadedLora | None = None
 
     @property
     def alpha_pass(self) -> bool:
@@ -76,6 +79,8 @@ class Prepared:
             passes.update(hdr_record(self.model))
         if self.alpha_pass:
             passes.update(alpha_record(self.model))
+        passes.update(two_stage_record(self.job, self.model, self.plan))
+        passes.update(self.reference_record())
         return passes
 
     def windows(self, chunks: list[FrameRange] | None = None) -> list[WindowRecord]:
@@ -110,6 +115,16 @@ class Prepared:
         if isinstance(canvas, PlateCanvas) and canvas.keeps_plate:
             settings["method"] = "plate"
         return settings
+
+    def reference_record(self) -> dict[str, object]:
+        if self.reference is None:
+            return {}
+        return reference_record(self.model, str(self.reference.path), self.reference.sha256)
+
+    def load_loras(self) -> tuple[tuple[Path, float], ...]:
+        """Every LoRA the pipeline loads: the job's, then the IC-LoRA of a reference."""
+        loaded = (*self.loras, *([self.reference] if self.reference else []))
+        return tuple((lora.path, lora.weight) for lora in loaded)
 
     def new_record(
         self,
@@ -187,6 +202,8 @@ def prepare(job: GenerationJob) -> Prepared:
     """Every check that needs the model, the plate, the OCIO config or the device."""
     model = resolve_model(job.model, job.family, job.allow_network, job.allow_unsafe_weights)
     model.family.pipeline_for(job.mode, model.index_class)
+    model = two_stage_model(job, model)
+    check_reference(job, model)
     config = config_name(job.ocio_config)
     working = check_space(config, job.working_space, "working_space")
     model_space = check_model_space(config, job.model_space)
@@ -204,28 +221,33 @@ def prepare(job: GenerationJob) -> Prepared:
     else:
         canvas = free_canvas(job, model.family, colour)
     plan = make_plan(job, model, canvas.generated_size, canvas.output_format)
+    check_two_stage(job, model, plan)
+    plan = reference_plan(job, model, plan)
     device = choose_device(job.device, job.dtype)
     check_levers(Levers.of(job), model.path, device)
     loras = tuple(_found_lora(lora.path, lora.weight) for lora in job.loras)
+    reference = None
+    if job.reference_lora is not None:
+        reference = _found_lora(job.reference_lora, 1.0, "reference_lora")
     prepared = Prepared(
-        job, model, plan, device, config, working, model_space, canvas, loras, hdr_space
+        job, model, plan, device, config, working, model_space, canvas, loras, hdr_space, reference
     )
     if prepared.alpha_pass:
         check_alpha_windows(model, plan.generated_size, (w.generated for w in prepared.windows()))
     return prepared
 
 
-def _found_lora(reference: str, weight: float) -> LoadedLora:
+def _found_lora(reference: str, weight: float, name: str = "loras") -> LoadedLora:
     path = Path(reference).expanduser()
     if not path.is_file():
-        raise InvalidField("loras", reference, "an existing .safetensors file")
+        raise InvalidField(name, reference, "an existing .safetensors file")
     try:
         with path.open("rb") as handle:
             header = handle.read(8)
     except OSError as exc:
-        raise InvalidField("loras", reference, f"a readable file ({exc.strerror})") from None
+        raise InvalidField(name, reference, f"a readable file ({exc.strerror})") from None
     if len(header) < 8 or int.from_bytes(header, "little") > path.stat().st_size:
-        raise InvalidField("loras", reference, "a safetensors file (its header is not one)")
+        raise InvalidField(name, reference, "a safetensors file (its header is not one)")
     return LoadedLora(path.resolve(), weight, file_hash(path))
 
 
