@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
-from .windows import blend
+from .stream import WindowFrames, decoded_groups
 
 __all__ = ["Prepared", "generate", "prepare", "run_windows", "take_done"]
 
@@ -243,16 +243,17 @@ def _windows(
             )
         )
         inputs = window_inputs(prepared, window, carry, last)
-        pixels = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
-        if carry is not None:
-            pixels[: len(carry)] = blend(carry, pixels[: len(carry)])
         following = windows[number + 1] if number + 1 < total else None
         hold = following.overlap if following and following.first <= window.last else 0
-        ready = count - hold
-        writer.submit(window.first, pixels[:ready])
-        carry = pixels[ready:count].copy() if hold else None
-        last = pixels[count - 1].copy()
-        del pixels, inputs
+        frames = WindowFrames(window.first, count, count - hold, carry, writer.submit)
+        name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
+        groups = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
+        with contextlib.closing(groups):
+            for group in groups:
+                _check_shape(name, group, window, plan.generated_size)
+                frames.add(group)
+        carry, last = frames.finish(name, window.generated)
+        del frames, inputs
 
 
 def _generate(
@@ -264,12 +265,14 @@ def _generate(
     on_event: EventSink,
     cancel: CancelToken,
     loras: dict[str, float],
-) -> np.ndarray:
-    """(count, h, w, 3) frames of one window: model space, or linear after the HDR pass."""
+) -> Generator[np.ndarray, None, None]:
+    """The window's frames (n, h, w, 3) in order, as they are decoded: model space, or
+    linear after the HDR pass (which needs the whole window, so yields it once)."""
     plan = prepared.plan
     count = window.last - window.first + 1
     if _keeps_plate(prepared) and inputs.plate is not None:
-        return np.array(inputs.plate[:count], dtype=np.float32)
+        yield np.array(inputs.plate[:count], dtype=np.float32)
+        return
     name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
     pipe = _pipeline(pipes, name)
     frames_total = len(prepared.job.frames)
@@ -278,40 +281,34 @@ def _generate(
         on_event(Progress(step, steps, writer.done, frames_total))
 
     defaults = prepared.model.call_defaults
-    pixels = run_pipeline(
-        pipe,
-        with_call_defaults(pipe, arguments_for(name, inputs), defaults),
+    arguments = with_call_defaults(pipe, arguments_for(name, inputs), defaults)
+    if not prepared.job.hdr:
+        yield from decoded_groups(pipe, arguments, window.seed, prepared.device, cancel, on_step)
+        return
+    pixels = run_pipeline(pipe, arguments, window.seed, prepared.device, cancel, on_step)
+    _check_shape(name, pixels, window, plan.generated_size)
+    hdr_class = prepared.model.family.passes["hdr"]
+    on_event(Stage("hdr", f"HDR pass over frames {window.first}-{window.last}"))
+    hdr_pipe = _pipeline(pipes, hdr_class)
+    arguments = with_call_defaults(hdr_pipe, hdr_arguments(inputs, pixels), defaults)
+    yield run_hdr(
+        hdr_pipe,
+        prepared.model,
+        arguments,
         window.seed,
         prepared.device,
         cancel,
         on_step,
+        loras,
     )
-    _check_shape(name, pixels, window, plan.generated_size)
-    if prepared.job.hdr:
-        hdr_class = prepared.model.family.passes["hdr"]
-        on_event(Stage("hdr", f"HDR pass over frames {window.first}-{window.last}"))
-        hdr_pipe = _pipeline(pipes, hdr_class)
-        arguments = with_call_defaults(hdr_pipe, hdr_arguments(inputs, pixels), defaults)
-        pixels = run_hdr(
-            hdr_pipe,
-            prepared.model,
-            arguments,
-            window.seed,
-            prepared.device,
-            cancel,
-            on_step,
-            loras,
-        )
-        _check_shape(hdr_class, pixels, window, plan.generated_size)
-    return pixels[:count]
 
 
 def _check_shape(name: str, pixels: np.ndarray, window: WindowRecord, size: Any) -> None:
-    count = window.last - window.first + 1
-    if pixels.shape[0] < count or pixels.shape[1:3] != (size.height, size.width):
+    """Frames of the generated size (their count is checked once the window is whole)."""
+    if pixels.ndim != 4 or pixels.shape[1:3] != (size.height, size.width):
+        shape = "x".join(str(n) for n in pixels.shape)
         raise RuntimeFailure(
-            f"{name} returned {pixels.shape[0]} frames of {pixels.shape[2]}x{pixels.shape[1]}; "
-            f"expected {window.generated} of {size}"
+            f"{name} returned frames of shape {shape}; expected {window.generated} of {size}"
         )
 
 
