@@ -1,7 +1,8 @@
 """One job from start to a complete take: prepare, reserve, generate window by window, write.
 
 A shot is generated window by window (`pipeline.windows`): each window's frames are handed
-to the take's writer while the next one generates, so memory does not grow with the shot.
+to the take's writer as the VAE decodes them (`pipeline.stream`) and written while the rest
+decode and the next window generates, so memory does not grow with the shot.
 
 Everything that can be refused is checked before the take's folder is reserved, so an
 invalid job writes nothing. After that, a failure or a cancel leaves the take marked
