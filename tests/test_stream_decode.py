@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,27 +36,39 @@ def cache() -> PipelineCache:
     return PipelineCache()
 
 
-def _window(model: str, pipeline: str, cache: PipelineCache, frames: int, size: int) -> Any:
+def _window(
+    model: str, pipeline: str, cache: PipelineCache, frames: int, size: int, plate: bool = False
+) -> Any:
+    """The pipeline and one window's arguments; `plate`: random plate frames, the first as the
+    start image, strength 0.6."""
     source = resolve_model(model)
     pipe, _ = cache.get(LoadKey(source.path, pipeline, "cpu", "float32", False, False), False)
     step = source.family.frame_step
     inputs = WindowInputs("dust", "", frames, size, size, 2, 3.0, 24.0, 1.0, step)
+    if plate:
+        video = np.random.default_rng(3).uniform(0, 1, (frames, size, size, 3))
+        video = video.astype(np.float32)
+        inputs = replace(inputs, strength=0.6, plate=video, image=video[0])
     return pipe, with_call_defaults(pipe, arguments_for(pipeline, inputs), source.call_defaults)
 
 
 @pytest.mark.parametrize(
-    ("model", "pipeline", "frames", "size"),
+    ("model", "pipeline", "frames", "size", "plate"),
     [
-        ("builtin:tiny-ltx", "LTXPipeline", 33, 32),
-        ("builtin:tiny-ltx2", "LTX2Pipeline", 25, 32),
-        ("builtin:tiny-wan", "WanPipeline", 17, 32),
-        ("builtin:tiny-skyreels", "SkyReelsV2DiffusionForcingPipeline", 17, 32),
+        ("builtin:tiny-ltx", "LTXPipeline", 33, 32, False),
+        ("builtin:tiny-ltx", "LTXImageToVideoPipeline", 33, 32, True),
+        ("builtin:tiny-ltx", "LTXConditionPipeline", 33, 32, True),
+        ("builtin:tiny-ltx2", "LTX2Pipeline", 25, 32, False),
+        ("builtin:tiny-wan", "WanPipeline", 17, 32, False),
+        ("builtin:tiny-wan", "WanVideoToVideoPipeline", 17, 32, True),
+        ("builtin:tiny-wan-vace", "WanVACEPipeline", 17, 32, True),
+        ("builtin:tiny-skyreels", "SkyReelsV2DiffusionForcingPipeline", 17, 32, False),
     ],
 )
 def test_streamed_frames_equal_the_pipelines_own_decode(
-    cache: PipelineCache, model: str, pipeline: str, frames: int, size: int
+    cache: PipelineCache, model: str, pipeline: str, frames: int, size: int, plate: bool
 ) -> None:
-    pipe, arguments = _window(model, pipeline, cache, frames, size)
+    pipe, arguments = _window(model, pipeline, cache, frames, size, plate)
     assert decoder_for(pipe, arguments) is not None
     whole = run_pipeline(pipe, arguments, 5, CPU, CancelToken(), _quiet)
     groups = list(decoded_groups(pipe, arguments, 5, CPU, CancelToken(), _quiet))
