@@ -2,15 +2,15 @@
 
 The engine runs a pipeline with `output_type="latent"` and decodes its latents here, so the
 first frames of a window reach the writer while the rest are still decoding. Each decoder
-does, step for step, what the pipeline's own decode does in the diffusers this package pins
-(read from its `pipeline_*.py` and `autoencoder_kl_*.py`), so the frames equal the
-pipeline's `output_type="np"` result:
+does, step for step, what the pipeline's own decode does in the diffusers release this
+package requires (0.42: its `pipeline_*.py` and `autoencoder_kl_*.py`), so the frames equal
+the pipeline's `output_type="np"` result (`tests/test_stream_decode.py` holds them to it):
 
 - LTX-Video and LTX-2: unpack the latents (where the pipeline returns them packed),
   denormalise, add the decode noise at the decode timestep when the VAE is timestep
   conditioned, then the VAE's overlapping temporal tiles (`use_framewise_decoding`),
   blended where they meet. A tile's first frames are final once it is blended with the
-  tile before it, so they are yielded then, and only one decoded tile is held at a time.
+  tile before it, so they are yielded then; only that tile before is kept, not every tile.
 - Wan and SkyReels-V2: latents mean/std, then the causal VAE decodes one latent frame at a
   time through its feature cache; each latent frame's frames are yielded as it is done.
 
