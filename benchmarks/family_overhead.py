@@ -7,8 +7,8 @@ runs of either a whole `genvfx` take (prepare, generate, colour, EXR writes, man
 the worker does for each job once its model is loaded) or the bare diffusers call with
 exactly the arguments genvfx passes. It reports the median seconds per frame, the ratio,
 and each child's peak resident memory. On a shared machine the two children can see different
-loads, so the genvfx child also times the pipeline calls inside its own takes: the rest of
-each take ("fixed s/take") is genvfx's own cost, measured under the same load.
+loads, so the genvfx child also times the pipeline calls (and the decodes streamed from them)
+inside its own takes: the rest of each take ("fixed s/take") is genvfx's own cost, measured under the same load.
 """
 
 from __future__ import annotations
@@ -83,7 +83,24 @@ def child(kind: str, model: str, runs: int, frames: int, size: int, steps: int) 
     if kind == "genvfx":
         from genvfx.pipeline import engine
 
-        time_calls(engine, "run_pipeline", inside)
+        run = engine.decoded_groups
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            """The window's pipeline call and decode, without the writing between groups."""
+            groups = run(*args, **kwargs)
+            spent = 0.0
+            try:
+                while True:
+                    started = time.perf_counter()
+                    group = next(groups, None)
+                    spent += time.perf_counter() - started
+                    if group is None:
+                        return
+                    yield group
+            finally:
+                inside.append(spent)
+
+        engine.decoded_groups = timed  # type: ignore[assignment]
         for _ in range(runs):
             started = time.perf_counter()
             generate(job, cache=cache)

@@ -1,7 +1,8 @@
 """One job from start to a complete take: prepare, reserve, generate window by window, write.
 
 A shot is generated window by window (`pipeline.windows`): each window's frames are handed
-to the take's writer while the next one generates, so memory does not grow with the shot.
+to the take's writer as the VAE decodes them (`pipeline.stream`) and written while the rest
+decode and the next window generates, so memory does not grow with the shot.
 
 Everything that can be refused is checked before the take's folder is reserved, so an
 invalid job writes nothing. After that, a failure or a cancel leaves the take marked
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,8 @@ from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
+from .stream import WindowFrames, decoded_groups
 from .two_stage import run_two_stage
-from .windows import blend
 
 PassRun = Callable[..., np.ndarray]
 """An adapter pass (`run_hdr`, `run_alpha`): pipe, model, arguments, seed, device, cancel,
@@ -251,16 +252,17 @@ def _windows(
             )
         )
         inputs = window_inputs(prepared, window, carry, last)
-        pixels = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
-        if carry is not None:
-            pixels[: len(carry)] = blend(carry, pixels[: len(carry)])
         following = windows[number + 1] if number + 1 < total else None
         hold = following.overlap if following and following.first <= window.last else 0
-        ready = count - hold
-        writer.submit(window.first, pixels[:ready])
-        carry = pixels[ready:count].copy() if hold else None
-        last = pixels[count - 1].copy()
-        del pixels, inputs
+        frames = WindowFrames(window.first, count, count - hold, carry, writer.submit)
+        name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
+        groups = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
+        with contextlib.closing(groups):
+            for group in groups:
+                _check_shape(name, group, window, plan.generated_size)
+                frames.add(group)
+        carry, last = frames.finish(name, window.generated)
+        del frames, inputs
 
 
 def _generate(
@@ -272,13 +274,15 @@ def _generate(
     on_event: EventSink,
     cancel: CancelToken,
     loras: dict[str, float],
-) -> np.ndarray:
-    """(count, h, w, 3) frames of one window: model space, or linear after the HDR pass;
-    (count, h, w, 4) with the alpha pass's straight alpha as the fourth channel."""
+) -> Generator[np.ndarray, None, None]:
+    """The window's frames (n, h, w, 3) in order, as they are decoded: model space, or
+    linear after the HDR pass; (n, h, w, 4) with the alpha pass's straight alpha as the
+    fourth channel. Two stages and the passes need the whole window, so yield it once."""
     plan = prepared.plan
     count = window.last - window.first + 1
     if _keeps_plate(prepared) and inputs.plate is not None:
-        return np.array(inputs.plate[:count], dtype=np.float32)
+        yield np.array(inputs.plate[:count], dtype=np.float32)
+        return
     name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
     pipe = _pipeline(pipes, name)
     frames_total = len(prepared.job.frames)
@@ -288,6 +292,9 @@ def _generate(
 
     defaults = prepared.model.call_defaults
     arguments = with_call_defaults(pipe, arguments_for(name, inputs), defaults)
+    if not (prepared.job.hdr or prepared.alpha_pass or prepared.job.two_stage):
+        yield from decoded_groups(pipe, arguments, window.seed, prepared.device, cancel, on_step)
+        return
     if prepared.job.two_stage:
         pixels = run_two_stage(
             pipes, name, prepared.model, arguments, window.seed, prepared.device, cancel, on_step
@@ -319,15 +326,15 @@ def _generate(
     if prepared.alpha_pass:
         alpha = adapter_pass("alpha", "alpha", alpha_arguments(inputs, generated), run_alpha)
         pixels = np.concatenate([pixels, alpha[..., None]], axis=-1)
-    return pixels[:count]
+    yield pixels[:count]
 
 
 def _check_shape(name: str, pixels: np.ndarray, window: WindowRecord, size: Any) -> None:
-    count = window.last - window.first + 1
-    if pixels.shape[0] < count or pixels.shape[1:3] != (size.height, size.width):
+    """Frames of the generated size (their count is checked once the window is whole)."""
+    if pixels.ndim != 4 or pixels.shape[1:3] != (size.height, size.width):
+        shape = "x".join(str(n) for n in pixels.shape)
         raise RuntimeFailure(
-            f"{name} returned {pixels.shape[0]} frames of {pixels.shape[2]}x{pixels.shape[1]}; "
-            f"expected {window.generated} of {size}"
+            f"{name} returned frames of shape {shape}; expected {window.generated} of {size}"
         )
 
 

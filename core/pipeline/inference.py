@@ -10,10 +10,11 @@ before its VAE decode: a cancelled job pays for at most one more denoising step.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,26 @@ def call_pipeline(
     a stage another pipeline continues)."""
     import torch
 
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    return denoise(pipe, arguments, generator, choice, cancel, on_step, output_type).frames
+
+
+def denoise(
+    pipe: Any,
+    arguments: Mapping[str, Any],
+    generator: Any,
+    choice: DeviceChoice,
+    cancel: CancelToken,
+    on_step: Callable[[int, int], None],
+    output_type: str,
+) -> Any:
+    """Call the pipeline once with progress and cancel; its output as `output_type` asks.
+
+    `generator` is left in the state the call leaves it, for a decode that draws from it
+    afterwards as the pipeline's own would.
+    """
+    import torch
+
     total = int(arguments["num_inference_steps"])
     if cancel.cancelled:
         raise Cancelled("cancelled before the first step")
@@ -235,18 +256,27 @@ def call_pipeline(
 
     call = {
         **arguments,
-        "generator": torch.Generator(device="cpu").manual_seed(seed),
+        "generator": generator,
         "output_type": output_type,
         "callback_on_step_end": step_end,
     }
     check_arguments(pipe, call)
     try:
-        with torch.inference_mode():
-            return pipe(**call).frames
+        with torch.inference_mode(), out_of_memory(choice):
+            return pipe(**call)
     except Cancelled:
         if hasattr(pipe, "maybe_free_model_hooks"):
             pipe.maybe_free_model_hooks()
         raise
+
+
+@contextlib.contextmanager
+def out_of_memory(choice: DeviceChoice) -> Iterator[None]:
+    """The GPU running out of memory as a `RuntimeFailure` that says what to try."""
+    import torch
+
+    try:
+        yield
     except torch.cuda.OutOfMemoryError as exc:
         raise RuntimeFailure(
             f"the GPU ran out of memory on {choice.device}: try cpu_offload, vae_tiling, "

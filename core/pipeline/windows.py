@@ -67,7 +67,11 @@ def crossfade(overlap: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(math.pi * steps)).astype(np.float32)
 
 
-def blend(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Cross-fade the previous window's last frames into the current window's first ones."""
-    weights = crossfade(len(previous))[:, None, None, None]
+def blend(previous: np.ndarray, current: np.ndarray, start: int = 0) -> np.ndarray:
+    """Cross-fade the previous window's last frames into the current window's first ones.
+
+    `current` may be part of the overlap: its frames `start`, `start + 1`, ... of it.
+    """
+    weights = crossfade(len(previous))[start : start + len(current), None, None, None]
+    previous = previous[start : start + len(current)]
     return (previous * (1.0 - weights) + current * weights).astype(np.float32)
