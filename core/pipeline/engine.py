@@ -317,7 +317,13 @@ def _generate(
             on_step,
             loras,
         )
-        _check_shape(pass_class, out, window, plan.generated_size)
+        _check_shape(
+            pass_class, out if out.ndim == 4 else out[..., None], window, plan.generated_size
+        )
+        if len(out) < count:
+            raise RuntimeFailure(
+                f"{pass_class} returned {len(out)} frames; the window needs {count}"
+            )
         return out
 
     generated = pixels
