@@ -172,7 +172,11 @@ def run_windows(
     paths = [take.frame_path(f, record.last) for f in frames]
     chain = Chain.of(job, plan.pipeline_class, plan.strength, record)
     owed = [carry_path(take.folder, chain.windows[i].first) for i in chain.owed(windows)]
-    if not final and all(p.is_file() for p in [*paths, *owed]):
+    if (
+        not final
+        and all(p.is_file() for p in paths)
+        and (record.complete or all(p.is_file() for p in owed))
+    ):
         on_event(Stage("skip", f"frames {frames} are already in {take.folder}"))
         return take_done(take, paths, loaded=False)
     segments = chain.segments(windows)
