@@ -147,7 +147,7 @@ class Chain:
 
 
 def _chunk_named(record: TakeRecord, window: WindowRecord) -> str:
-    for first, last in record.generated.get("chunks") or []:
-        if first <= window.first <= last:
-            return f" (chunk {first}-{last})"
+    for chunk in record.chunks:
+        if window.first in chunk:
+            return f" (chunk {chunk})"
     return ""
