@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,18 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def genvfx_command() -> list[str]:
     """The CLI as a subprocess, from this checkout (whatever is installed)."""
     return [sys.executable, "-m", "genvfx"]
+
+
+def openjd_run_all(template: Path) -> subprocess.CompletedProcess[str]:
+    """`openjd run TEMPLATE --step Complete --run-dependencies`: every step of a bundle."""
+    openjd = Path(sys.executable).parent / "openjd"
+    return subprocess.run(
+        [str(openjd), "run", str(template), "--step", "Complete", "--run-dependencies"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture

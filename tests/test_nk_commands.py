@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import genvfx_command
+from conftest import genvfx_command, openjd_run_all
 from nk_helpers import check_insertion
 
 from genvfx.cli.main import main
@@ -294,6 +294,8 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
         str(base / "farm"),
         "--name",
         "smoke",
+        "--window",
+        "1",
         *TINY,
         "--print-job",
     )
@@ -318,13 +320,7 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
 
     openjd = Path(sys.executable).parent / "openjd"
     assert subprocess.run([str(openjd), "check", str(template)], check=False).returncode == 0
-    ran = subprocess.run(
-        [str(openjd), "run", str(template), "--step", "Complete", "--run-dependencies"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    ran = openjd_run_all(template)
     assert ran.returncode == 0, ran.stdout[-3000:]
     manifest = json.loads((take / "manifest.json").read_text())
     assert manifest["complete"] is True
@@ -333,9 +329,10 @@ def test_farm_template_runs_with_openjd(shot: dict[str, Path]) -> None:
     assert len(frames) == 3 and not list(take.glob(".*partial*"))
     assert read_attributes(frames[0])["genvfx/prompt"] == "smoke"
     windows_recorded = manifest["generated"]["windows"]
-    assert [(w["first"], w["last"]) for w in windows_recorded] == [(1001, 1002), (1003, 1003)]
+    frames_made = (1001, 1002, 1003)
+    assert [(w["first"], w["last"]) for w in windows_recorded] == [(f, f) for f in frames_made]
     seed = manifest["job"]["seed"]
-    assert [w["seed"] for w in windows_recorded] == [seed, seed + 2]
+    assert [w["seed"] for w in windows_recorded] == [seed, seed + 1, seed + 2]
     for entry, frame_path in zip(manifest["frames"], frames, strict=True):
         header = read_attributes(frame_path)
         assert header["genvfx/frame_index"] == entry["index"] == entry["frame"] - 1001

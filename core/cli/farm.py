@@ -22,12 +22,18 @@ def register(sub: Any) -> None:
         help="write an Open Job Description job that generates a take in frame windows",
         description="Check a job (a saved job JSON, or a Nuke script with --node), reserve "
         "its take folder (job.json and a not-complete manifest inside) and write an Open "
-        "Job Description template: one task per window of --chunk frames, each running "
-        "`genvfx generate --take-dir`, then a step running `genvfx farm-complete`. Run it "
+        "Job Description template: one task per chunk of about --chunk frames, cut at "
+        "generation windows, each running `genvfx generate --take-dir` (in order where "
+        "each window continues the one before), then a step running `genvfx farm-complete`. Run it "
         "locally with `openjd run` or submit it to Deadline Cloud.",
     )
     parser.add_argument("source", type=Path, metavar="SCRIPT_OR_JOB")
-    parser.add_argument("--chunk", type=int, required=True, help="frames per task")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        required=True,
+        help="frames per task at most (whole windows, at least one)",
+    )
     parser.add_argument(
         "--out", dest="template_out", type=Path, required=True, metavar="TEMPLATE.yaml"
     )
@@ -60,7 +66,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidField
-    from ..farm.tasks import default_command, reserve
+    from ..farm.tasks import default_command, in_order, reserve
     from ..farm.template import (
         check_template_inputs,
         make_bundle_folder,
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         validate,
         write_bundle,
     )
+    from ..take.record import TakeRecord
 
     source: Path = args.source
     if not source.is_file():
@@ -88,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         remove_empty(created)
         raise
     job = GenerationJob.from_json((take.folder / JOB_FILE).read_text(encoding="utf-8"))
-    document = template(job, take, args.chunk, genvfx, gpu_memory)
+    record = TakeRecord.read(take.folder)
+    document = template(job, take, record.chunks, in_order(record, job), genvfx, gpu_memory)
     validate(document)
     write_bundle(document, args.template_out, job, take)
     print(f"genvfx: reserved {take.folder}", file=sys.stderr)

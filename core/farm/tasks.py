@@ -1,11 +1,13 @@
-"""Farm takes: one take, generated chunk by chunk by independent tasks, then completed.
+"""Farm takes: one take, generated chunk by chunk by farm tasks, then completed.
 
 `reserve` checks the whole job and reserves its take folder before anything is queued,
-writing the job (`job.json`) and a `queued` take record whose windows (and their seeds)
-are planned chunk by chunk. Each task then runs one chunk into that folder
-(`generate --take-dir`): frames already on disk are kept and every frame appears
-atomically, stamped with the record's provenance. `complete` marks the record complete
-once every frame exists.
+writing the job (`job.json`) and a `queued` take record: the windows of the whole shot (and
+their seeds), as a local run plans them, and the chunks, cut at window starts. Each task
+then runs one chunk into that folder (`generate --take-dir`): frames already on disk are
+kept and every frame appears atomically, stamped with the record's provenance. Where the
+windows are chained, a chunk starts from the state the chunk before it left in the take
+(`take.carry`), so the tasks run in order. `complete` marks the record complete once every
+frame exists.
 """
 
 from __future__ import annotations
@@ -17,19 +19,33 @@ from pathlib import Path
 from ..errors import GenvfxError, InvalidField, RuntimeFailure
 from ..job import FrameRange, GenerationJob
 from ..take.folder import Take, reserve_take
-from ..take.record import TakeRecord, take_of
+from ..take.record import TakeRecord, WindowRecord, take_of
 
 JOB_FILE = "job.json"
 
 
-def chunks(frames: FrameRange, chunk: int) -> list[FrameRange]:
-    """Consecutive chunks of at most `chunk` frames covering `frames`: one farm task each."""
+def check_chunk(chunk: int) -> None:
     if isinstance(chunk, bool) or chunk < 1:
         raise InvalidField("chunk", chunk, "a whole number of frames, 1 or more")
-    return [
-        FrameRange(first, min(first + chunk - 1, frames.last))
-        for first in range(frames.first, frames.last + 1, chunk)
-    ]
+
+
+def window_chunks(windows: list[WindowRecord], chunk: int, last: int) -> list[FrameRange]:
+    """The take's windows grouped into farm tasks of at most `chunk` frames (at least one
+    window each), cut at window starts; `last` is the take's last frame.
+
+    A task owns the frames from its first window's start to the frame before the next
+    task's first window: the frames its last window shares with the next one are written
+    by the next task, cross-faded, as one local run writes them.
+    """
+    check_chunk(chunk)
+    ends = [w.first - 1 for w in windows[1:]] + [last]
+    groups: list[tuple[int, int]] = []
+    for window, end in zip(windows, ends, strict=True):
+        if groups and end - groups[-1][0] + 1 <= chunk:
+            groups[-1] = (groups[-1][0], end)
+        else:
+            groups.append((window.first, end))
+    return [FrameRange(first, end) for first, end in groups]
 
 
 def take_at(folder: Path) -> tuple[Take, TakeRecord]:
@@ -72,7 +88,7 @@ def reserve(job: GenerationJob, chunk: int) -> tuple[Take, int | None]:
     probe = Take(Path("."), "x", 1)
     if probe.padding(job.frames.first) != probe.padding(job.frames.last):
         raise InvalidField("frames", str(job.frames), "frame numbers of one padding width")
-    planned = chunks(job.frames, chunk)
+    check_chunk(chunk)
     prepared = prepare(job)
     if isinstance(prepared.canvas, PlateCanvas) and job.region is None and job.mask:
         region = prepared.canvas.fit.region
@@ -81,8 +97,21 @@ def reserve(job: GenerationJob, chunk: int) -> tuple[Take, int | None]:
     weights = prepared.model.weights_hash()
     take = reserve_take(Path(job.output_root), job.name)
     (take.folder / JOB_FILE).write_text(job.to_json() + "\n", encoding="utf-8")
+    planned = window_chunks(prepared.windows(), chunk, job.frames.last)
     prepared.new_record(take, weights, status="queued", chunks=planned).write()
     return take, gpu_memory_mib(job, prepared.model.path)
+
+
+def in_order(record: TakeRecord, job: GenerationJob) -> bool:
+    """True when a chunk of the take starts from the state the chunk before it leaves: its
+    tasks must then run one after the other."""
+    from ..pipeline.chain import Chain
+
+    chain = Chain(
+        tuple(record.windows), record.generated.get("chained") is True, job.mode.rule.start_frame
+    )
+    starts = {w.first: i for i, w in enumerate(chain.windows)}
+    return any(chain.saves(starts[c.first] - 1) for c in record.chunks[1:] if c.first in starts)
 
 
 def gpu_memory_mib(job: GenerationJob, model_folder: Path) -> int | None:

@@ -1,7 +1,8 @@
-"""The Open Job Description template of a farm take: a Generate step of chunks, then Complete.
+"""The Open Job Description template of a farm take: its chunks are generated, then Complete.
 
-Each Generate task runs `genvfx generate --job TAKE/job.json --frames A-B --take-dir TAKE`;
-the Complete step runs `genvfx farm-complete TAKE`. The template is checked with
+Each chunk runs `genvfx generate --job TAKE/job.json --frames A-B --take-dir TAKE`: as the
+tasks of one Generate step, or, where each chunk continues the one before, as a chain of
+steps. The Complete step runs `genvfx farm-complete TAKE`. The template is checked with
 `openjd-model` before it is written.
 """
 
@@ -9,22 +10,32 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidField, RuntimeFailure
-from ..job import GenerationJob
+from ..job import FrameRange, GenerationJob
 from ..take.folder import Take
-from .tasks import JOB_FILE, chunks
+from .tasks import JOB_FILE, check_chunk
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
 _UNSAFE_FOR_TEMPLATE = re.compile(r"['{}\n\r]")
 
 
 def template(
-    job: GenerationJob, take: Take, chunk: int, genvfx: str, gpu_memory_mib: int | None
+    job: GenerationJob,
+    take: Take,
+    tasks: list[FrameRange],
+    ordered: bool,
+    genvfx: str,
+    gpu_memory_mib: int | None,
 ) -> dict[str, Any]:
-    """An Open Job Description job template: a Generate step of chunks, then Complete.
+    """An Open Job Description job template: Generate the chunks `tasks`, then Complete.
+
+    `ordered` (chained windows): each chunk starts from the state the chunk before it left,
+    so each chunk is a step of its own that depends on the previous chunk's step; otherwise
+    one Generate step holds every chunk as a task, and the farm runs them in parallel.
 
     `TakeDir` is a PATH parameter (so a farm's storage profile or job attachments apply);
     left empty, as `openjd run` leaves it, the tasks use the take folder this template was
@@ -33,8 +44,7 @@ def template(
     to genvfx, which maps the take folder and the job's plate, mask and config through them.
     `gpu_memory_mib`: the GPU memory a worker needs (None: the job runs on the CPU).
     """
-    check_template_inputs(job, chunk, genvfx)
-    chunk_labels = [str(c) for c in chunks(job.frames, chunk)]
+    check_template_inputs(job, 1, genvfx)
     prelude = (
         "set -eu\n"
         "take='{{Param.TakeDir}}'\n"
@@ -45,25 +55,41 @@ def template(
         "fi\n"
     )
     mapping = '${rules[@]+"${rules[@]}"}'
-    generate = (
-        prelude + f'{{{{Param.Genvfx}}}} generate --job "$take/{JOB_FILE}" '
-        f"--frames '{{{{Task.Param.Chunk}}}}' --take-dir \"$take\" {mapping}\n"
-    )
+
+    def generate(chunk: str) -> str:
+        return (
+            prelude + f'{{{{Param.Genvfx}}}} generate --job "$take/{JOB_FILE}" '
+            f"--frames '{chunk}' --take-dir \"$take\" {mapping}\n"
+        )
+
     finish = prelude + f'{{{{Param.Genvfx}}}} farm-complete "$take" {mapping}\n'
-    generate_step: dict[str, Any] = {
-        "name": "Generate",
-        "parameterSpace": {
-            "taskParameterDefinitions": [{"name": "Chunk", "type": "STRING", "range": chunk_labels}]
-        },
-        "script": _bash_script(generate),
-    }
+    if ordered:
+        steps = _chained_steps(tasks, generate)
+    else:
+        steps = [
+            {
+                "name": "Generate",
+                "parameterSpace": {
+                    "taskParameterDefinitions": [
+                        {"name": "Chunk", "type": "STRING", "range": [str(c) for c in tasks]}
+                    ]
+                },
+                "script": _bash_script(generate("{{Task.Param.Chunk}}")),
+            }
+        ]
     if gpu_memory_mib is not None:
-        generate_step["hostRequirements"] = {
-            "amounts": [
-                {"name": "amount.worker.gpu", "min": 1},
-                {"name": "amount.worker.gpu.memory", "min": gpu_memory_mib},
-            ]
-        }
+        for step in steps:
+            step["hostRequirements"] = {
+                "amounts": [
+                    {"name": "amount.worker.gpu", "min": 1},
+                    {"name": "amount.worker.gpu.memory", "min": gpu_memory_mib},
+                ]
+            }
+    complete = {
+        "name": "Complete",
+        "dependencies": [{"dependsOn": step["name"]} for step in steps],
+        "script": _bash_script(finish),
+    }
     return {
         "specificationVersion": TEMPLATE_VERSION,
         "name": f"genvfx {take.name} {take.label}",
@@ -85,20 +111,27 @@ def template(
                 "description": "How a worker runs genvfx, e.g. /opt/genvfx/bin/genvfx.",
             },
         ],
-        "steps": [
-            generate_step,
-            {
-                "name": "Complete",
-                "dependencies": [{"dependsOn": "Generate"}],
-                "script": _bash_script(finish),
-            },
-        ],
+        "steps": [*steps, complete],
     }
+
+
+def _chained_steps(tasks: list[FrameRange], generate: Callable[[str], str]) -> list[dict[str, Any]]:
+    """One step per chunk (`Generate 1001-1024`), each depending on the one before."""
+    steps: list[dict[str, Any]] = []
+    for chunk in tasks:
+        step: dict[str, Any] = {
+            "name": f"Generate {chunk}",
+            "script": _bash_script(generate(str(chunk))),
+        }
+        if steps:
+            step["dependencies"] = [{"dependsOn": steps[-1]["name"]}]
+        steps.append(step)
+    return steps
 
 
 def check_template_inputs(job: GenerationJob, chunk: int, genvfx: str) -> None:
     """Everything `template` would refuse, checked before a take folder is reserved."""
-    chunks(job.frames, chunk)
+    check_chunk(chunk)
     takes = str(Path(job.output_root) / job.name)
     for label, value in (("output_root", takes), ("genvfx", genvfx)):
         if _UNSAFE_FOR_TEMPLATE.search(value):

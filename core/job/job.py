@@ -246,6 +246,16 @@ class GenerationJob:
             cli_type=int,
         ),
     )
+    independent_windows: bool = field(
+        default=False,
+        metadata=spec(
+            f.boolean,
+            "generate each window on its own, not from the previous window's frames "
+            "(only cross-faded): farm chunks then run in parallel",
+            flag="--independent-windows",
+            boolean=True,
+        ),
+    )
     margin: int | None = field(
         default=None,
         metadata=spec(
@@ -601,6 +611,12 @@ class GenerationJob:
             start_modes = " or ".join(m.value for m in Mode if m.rule.start_frame)
             raise InvalidField(
                 "condition_frame", self.condition_frame, f"nothing unless mode is {start_modes}"
+            )
+        if self.independent_windows and rule.start_frame:
+            raise InvalidField(
+                "independent_windows",
+                True,
+                f"false in mode {self.mode} (each window starts from the previous one's frames)",
             )
         self._check_matte()
         if self.step_cache_threshold is not None and self.step_cache is None:

@@ -21,22 +21,24 @@ import numpy as np
 
 from ..errors import Cancelled, GenvfxError, InvalidField, RuntimeFailure
 from ..events import CancelToken, Done, EventSink, Progress, Stage, ignore
-from ..job import GenerationJob
+from ..job import FrameRange, GenerationJob
 from ..job.pathmap import PathMapping
 from ..media.colour import View
+from ..take.carry import carry_path
 from ..take.folder import Take, reserve_take
 from ..take.heartbeat import Heartbeat
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
 from .alpha_model import alpha_arguments, run_alpha
-from .arguments import arguments_for, window_class
+from .arguments import WindowInputs, arguments_for, window_class
+from .chain import Chain
 from .hdr import hdr_arguments, run_hdr
 from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
-from .inputs import window_inputs
 from .levers import Levers
 from .prepare import Prepared, frame_origin, prepare
-from .stream import WindowFrames, decoded_groups
+from .stream import decoded_groups
 from .two_stage import run_two_stage
+from .window_run import run_segments
 
 PassRun = Callable[..., np.ndarray]
 """An adapter pass (`run_hdr`, `run_alpha`): pipe, model, arguments, seed, device, cancel,
@@ -65,10 +67,11 @@ def generate(
     """
     cancel = cancel or CancelToken()
     cache = cache or PipelineCache()
-    record = windows = None
+    record = windows = chunk = None
     if take is not None:
         record = TakeRecord.read(take.folder)
         windows = _chunk_windows(record, job)
+        chunk, job = job.frames, job.replace(frames=record.job["frames"])
     if paths is not None:
         job = paths.apply(job)
     on_event(Stage("resolve", f"resolving {job.model}"))
@@ -79,7 +82,7 @@ def generate(
     if cancel.cancelled:
         raise Cancelled("cancelled before the take was started")
     if record is not None and windows is not None:
-        return run_windows(prepared, record, windows, on_event, cancel, cache, final=False)
+        return run_windows(prepared, record, windows, on_event, cancel, cache, False, chunk)
     take = reserve_take(Path(job.output_root), job.name)
     record = prepared.new_record(take, weights)
     try:
@@ -165,18 +168,29 @@ def run_windows(
     cancel: CancelToken,
     cache: PipelineCache,
     final: bool,
+    frames: FrameRange | None = None,
 ) -> Done:
-    """Generate `windows` into the record's take, keeping frames already on disk.
+    """Generate `windows` of the take's plan into the record's take, keeping frames already
+    on disk; `prepared` is the whole take's job, `frames` those this run owns (default all).
 
     `final`: mark the record complete afterwards (a farm chunk leaves that to
-    `farm-complete`; `resume` marks it once every chunk is done).
+    `farm-complete`; `resume` marks it once every window has run).
     """
     job, plan = prepared.job, prepared.plan
+    frames = frames or job.frames
     take = record.take
-    paths = [take.frame_path(f, record.last) for f in job.frames]
-    if not final and all(p.is_file() for p in paths):
-        on_event(Stage("skip", f"frames {job.frames} are already in {take.folder}"))
+    paths = [take.frame_path(f, record.last) for f in frames]
+    chain = Chain.of(job, plan.pipeline_class, plan.strength, record)
+    owed = [carry_path(take.folder, chain.windows[i].first) for i in chain.owed(windows)]
+    if (
+        not final
+        and all(p.is_file() for p in paths)
+        and (record.complete or all(p.is_file() for p in owed))
+    ):
+        on_event(Stage("skip", f"frames {frames} are already in {take.folder}"))
         return take_done(take, paths, loaded=False)
+    segments = chain.segments(windows)
+    states = chain.starting_states(record, segments, plan.generated_size, frames)
     key = LoadKey(
         path=prepared.model.path,
         pipeline_class=plan.pipeline_class,
@@ -205,10 +219,21 @@ def run_windows(
         on_event,
         cancel,
         plan.steps,
-        len(job.frames),
+        len(frames),
     )
+
+    def window(window: WindowRecord, inputs: WindowInputs) -> Generator[np.ndarray, None, None]:
+        name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
+        groups = _generate(
+            prepared, pipes, window, inputs, writer, on_event, cancel, key.lora_weights
+        )
+        with contextlib.closing(groups):
+            for group in groups:
+                _check_shape(name, group, window, plan.generated_size)
+                yield group
+
     try:
-        _windows(prepared, windows, pipes, writer, on_event, cancel, key.lora_weights)
+        run_segments(prepared, record, chain, segments, states, writer, on_event, cancel, window)
         writer.finish()
     finally:
         writer.close()
@@ -220,49 +245,6 @@ def run_windows(
 def _keeps_plate(prepared: Prepared) -> bool:
     """Strength 0 keeps the plate: no model runs."""
     return prepared.job.mode.rule.plate_frames and prepared.plan.strength == 0.0
-
-
-def _windows(
-    prepared: Prepared,
-    windows: list[WindowRecord],
-    pipes: dict[str, Any],
-    writer: FrameWriter,
-    on_event: EventSink,
-    cancel: CancelToken,
-    loras: dict[str, float],
-) -> None:
-    """Generate window after window; hand each finished frame to the writer at once.
-
-    Only the frames the next window overlaps are held back (to be cross-faded), so memory
-    holds about one window whatever the length of the shot.
-    """
-    plan = prepared.plan
-    carry: np.ndarray | None = None
-    last: np.ndarray | None = None
-    total = len(windows)
-    for number, window in enumerate(windows):
-        if cancel.cancelled:
-            raise Cancelled(f"cancelled before window {number + 1} of {total}")
-        count = window.last - window.first + 1
-        on_event(
-            Stage(
-                "generate",
-                f"window {number + 1}/{total}: frames {window.first}-{window.last}, "
-                f"{window.generated} frames at {plan.generated_size}",
-            )
-        )
-        inputs = window_inputs(prepared, window, carry, last)
-        following = windows[number + 1] if number + 1 < total else None
-        hold = following.overlap if following and following.first <= window.last else 0
-        frames = WindowFrames(window.first, count, count - hold, carry, writer.submit)
-        name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
-        groups = _generate(prepared, pipes, window, inputs, writer, on_event, cancel, loras)
-        with contextlib.closing(groups):
-            for group in groups:
-                _check_shape(name, group, window, plan.generated_size)
-                frames.add(group)
-        carry, last = frames.finish(name, window.generated)
-        del frames, inputs
 
 
 def _generate(

@@ -30,6 +30,7 @@ from ..take.process import Writer
 from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .alpha_model import alpha_record, check_alpha_windows
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
+from .chain import chained
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
 from .plan import Plan, make_plan
@@ -83,26 +84,22 @@ class Prepared:
         passes.update(self.reference_record())
         return passes
 
-    def windows(self, chunks: list[FrameRange] | None = None) -> list[WindowRecord]:
-        """The take's generation windows with their seeds, over the whole shot or per chunk.
-
-        A farm take is generated chunk by chunk, each chunk split into windows on its own.
-        """
+    def windows(self) -> list[WindowRecord]:
+        """The take's generation windows with their seeds: one plan for the whole shot,
+        whoever generates it (a farm take's chunks are cut at window starts)."""
         job, plan = self.job, self.plan
         found: list[WindowRecord] = []
-        for chunk in chunks or [job.frames]:
-            spans = split(len(chunk), plan.window, plan.overlap, self.model.family)
-            for span in spans:
-                first = chunk.first + span.start
-                found.append(
-                    WindowRecord(
-                        first=first,
-                        last=first + span.count - 1,
-                        generated=span.generated,
-                        overlap=span.overlap,
-                        seed=window_seed(job.seed, first - job.frames.first),
-                    )
+        for span in split(len(job.frames), plan.window, plan.overlap, self.model.family):
+            first = job.frames.first + span.start
+            found.append(
+                WindowRecord(
+                    first=first,
+                    last=first + span.count - 1,
+                    generated=span.generated,
+                    overlap=span.overlap,
+                    seed=window_seed(job.seed, first - job.frames.first),
                 )
+            )
         return found
 
     def returns(self) -> ReturnRange:
@@ -151,7 +148,7 @@ class Prepared:
             pattern=take.pattern(job.frames.last),
             first=job.frames.first,
             last=job.frames.last,
-            windows=self.windows(chunks),
+            windows=self.windows(),
             model={
                 "reference": job.model,
                 "path": str(self.model.path),
@@ -179,6 +176,7 @@ class Prepared:
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
                 "passes": self.passes(),
+                "chained": chained(job, plan.pipeline_class, plan.strength),
                 **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },
             placement=self.canvas.describe(),

@@ -4,19 +4,23 @@ The record says everything the take was to be: the job, the weights, every windo
 its seed and, for a farm take, each task's chunk. A resume refuses a take whose job or
 weights no longer match it, deletes stale partial files, and regenerates only the windows
 that own a missing frame, with their recorded seeds, writing only the missing frames. A
-window that continues the one before it (it is conditioned on or cross-faded with its
-frames) needs that window's pixels, which no file keeps: the chain is regenerated from its
-first window, so every frame equals what an uninterrupted run writes.
+chained window starts from the state the window before it saved in the take
+(`take.carry`); where that state is missing, the window before runs again first. An
+independent window regenerates the frames it cross-fades with (`pipeline.chain`). Every
+frame equals what an uninterrupted run writes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InvalidField
 from ..events import CancelToken, Done, EventSink, Stage, ignore
-from ..job import FrameRange, GenerationJob
+from ..job import GenerationJob
+from ..take.carry import CARRY_DIR
 from ..take.record import TakeRecord, WindowRecord
+from .chain import Chain, needs_previous
 from .engine import ended, run_windows, take_done
 from .inference import PipelineCache
 from .prepare import prepare
@@ -68,20 +72,21 @@ def resume(
     missing = {f for f, path in zip(record.frame_range, paths, strict=True) if not path.is_file()}
     record.mark_running()
 
+    chain = Chain.of(job, prepared.plan.pipeline_class, prepared.plan.strength, record)
+    size = prepared.plan.generated_size
+
+    def saved(index: int) -> bool:
+        try:
+            return chain.read(record, index, size) is not None
+        except InvalidField:
+            return False
+
     def finish() -> Done:
-        loaded = False
-        for chunk in chunks_of(record):
-            windows = windows_to_run(record, chunk, missing, job.mode.rule.start_frame)
-            if not windows:
-                continue
-            on_event(Stage("resume", f"frames {chunk}: {len(windows)} window(s) to generate"))
-            chunk_prepared = (
-                prepared if chunk == job.frames else prepare(job.replace(frames=str(chunk)))
-            )
-            done = run_windows(chunk_prepared, record, windows, on_event, cancel, cache, False)
-            loaded = loaded or done.model_loaded
+        windows = windows_to_run(chain, record, missing, saved)
+        on_event(Stage("resume", f"{len(windows)} window(s) to generate"))
+        done = run_windows(prepared, record, windows, on_event, cancel, cache, False)
         record.mark_complete()
-        return take_done(take, paths, loaded)
+        return take_done(take, paths, done.model_loaded)
 
     return ended(record, finish)
 
@@ -89,39 +94,32 @@ def resume(
 def remove_partials(folder: Path) -> int:
     """Delete the temporary files (`.NAME.partial-PID...`) a killed run left; how many."""
     count = 0
-    for path in folder.glob(".*.partial-*"):
+    for path in [*folder.glob(".*.partial-*"), *(folder / CARRY_DIR).glob(".*.partial-*")]:
         if path.is_file():
             path.unlink(missing_ok=True)
             count += 1
     return count
 
 
-def chunks_of(record: TakeRecord) -> list[FrameRange]:
-    """The ranges generated independently: each farm task's chunk, else the whole take."""
-    recorded = record.generated.get("chunks")
-    if isinstance(recorded, list) and recorded:
-        try:
-            return [FrameRange(int(first), int(last)) for first, last in recorded]
-        except (TypeError, ValueError):
-            pass
-    return [record.frame_range]
-
-
 def windows_to_run(
-    record: TakeRecord, chunk: FrameRange, missing: set[int], start_frame: bool
+    chain: Chain, record: TakeRecord, missing: set[int], saved: Callable[[int], bool]
 ) -> list[WindowRecord]:
-    """The chunk's windows that must run so every missing frame is written as before.
+    """The windows that must run so every missing frame is written as before.
 
-    A frame is written by the last window holding it. A window depends on the one before
-    when it overlaps it or (image-to-video) starts from its last frame.
+    A frame is written by the last window holding it. A chained window starts from the
+    state of the one before: from the take where that state was saved (`saved(index)`),
+    else that window runs again first, and so on back.
     """
-    windows = [w for w in record.windows if chunk.first <= w.first <= chunk.last]
-    owning = {record.window_of(f) for f in missing if f in chunk}
-    owners = {i for i, w in enumerate(windows) if w in owning}
+    windows = chain.windows
+    owners = {windows.index(record.window_of(f)) for f in missing}
     needed: set[int] = set()
     for index in owners:
         start = index
-        while start > 0 and (start_frame or windows[start].first <= windows[start - 1].last):
+        while (
+            chain.chained
+            and needs_previous(windows, start, chain.start_frame)
+            and not saved(start - 1)
+        ):
             start -= 1
         needed.update(range(start, index + 1))
     return [windows[i] for i in sorted(needed)]

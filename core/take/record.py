@@ -29,6 +29,7 @@ from ..errors import InvalidField, RuntimeFailure
 from ..job import MAX_SEED, FrameRange
 from ..job.job import HASH_EXCLUDES
 from ..media.exr import ATTRIBUTE_PREFIX, AttributeValue
+from .carry import remove_carries
 from .folder import MANIFEST, VERSION_DIR, Take
 from .heartbeat import stale
 from .process import Writer
@@ -109,8 +110,23 @@ class TakeRecord:
             raise RuntimeFailure(f"frame {frame} is outside every window of take {self.folder}")
         return found[-1]
 
+    @property
+    def chunks(self) -> list[FrameRange]:
+        """A farm take's chunks (each task's frames), in order; none for a local take."""
+        recorded = self.generated.get("chunks")
+        if not isinstance(recorded, list):
+            return []
+        try:
+            return [FrameRange(int(first), int(last)) for first, last in recorded]
+        except (TypeError, ValueError, OverflowError):
+            return []
+
     def covers(self, frames: FrameRange) -> bool:
-        """True when `frames` start a recorded window and end one: a farm task's chunk."""
+        """True when `frames` are one of the take's recorded chunks (a farm task's), or, in
+        a take without chunks, start a recorded window and end one."""
+        chunks = self.chunks
+        if chunks:
+            return frames in chunks
         starts = {w.first for w in self.windows}
         ends = {w.last for w in self.windows}
         return frames.first in starts and frames.last in ends
@@ -214,7 +230,8 @@ class TakeRecord:
             raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def mark_complete(self, inference_seconds: float | None = None) -> None:
-        """Record every frame and mark the take complete (all frames must exist)."""
+        """Record every frame and mark the take complete (all frames must exist); the
+        window states saved for later runs (`take.carry`) are no longer needed."""
         take = self.take
         paths = [(frame, take.frame_path(frame, self.last)) for frame in self.frame_range]
         missing = [frame for frame, path in paths if not path.is_file()]
@@ -229,6 +246,7 @@ class TakeRecord:
         if inference_seconds is not None:
             self.inference_seconds = round(inference_seconds, 3)
         self.write()
+        remove_carries(self.folder)
 
     def mark_running(self) -> None:
         """Record this process as the take's writer, `running` (a resumed take)."""
