@@ -16,7 +16,7 @@ unit cube. It is baked in one of two forms:
   no LUT of a practical size follows it: the LUT's cells whose centre comes near missing
   `TOLERANCE` are marked with their neighbours, and pixels falling in a marked cell are converted by the CPU processor
   exactly; where more than `MAX_EXACT_SHARE` of the cells are marked, the LUT is not used
-  at all. The ACES 2.0 SDR views of OCIO's built-in configs are such a case: their inverse
+  at all (a probe of `PROBE_CELLS` random cells tells that before a whole LUT is built). The ACES 2.0 SDR views of OCIO's built-in configs are such a case: their inverse
   is rough even near black, where most of an element over black lies.
 
 Either form is checked on `SAMPLES` points (random, fixed seed, plus a grey ramp and the
@@ -50,6 +50,7 @@ SAMPLES = 20000
 SEPARABLE_TOLERANCE = 1e-5
 MAX_EXACT_SHARE = 0.25
 """A LUT whose cells are done exactly in a larger share than this is not worth applying."""
+PROBE_CELLS = 2000
 CENTRE_MARGIN = 0.25
 """A LUT cell is done exactly when its centre is off by more than this share of `TOLERANCE`
 (or a neighbour's is): the centre is where trilinear interpolation strays most."""
@@ -61,7 +62,8 @@ class BakedColour:
 
     kind: str
     """`identity`, `curves`, `lut` or `ocio` (not baked: the CPU processor is used)."""
-    max_error: float
+    max_error: float | None
+    """Against OCIO's CPU result on the check's points (None: refused before a bake)."""
     tables: np.ndarray | None = None
     """curves: (3, CURVE_SIZE, 3), one RGB curve per input channel, f(0) removed from all
     but the first; lut: (LUT_SIZE, LUT_SIZE, LUT_SIZE, 3) shaped outputs indexed [r, g, b]."""
@@ -156,6 +158,9 @@ def bake(config: str, model: ModelSpace, working: str) -> BakedColour:
     if _separable(processor):
         baked = BakedColour("curves", 0.0, _curve_tables(processor))
     else:
+        share = _missing_share(processor)
+        if share > MAX_EXACT_SHARE:
+            return BakedColour("ocio", None, reason=_too_rough(share, "about "))
         baked = _lut(processor)
     samples = _samples(1)
     error, failing = _errors(baked, samples, apply_processor(processor, samples))
@@ -169,12 +174,30 @@ def bake(config: str, model: ModelSpace, working: str) -> BakedColour:
         reason = f"a {baked.kind} bake is off by {error:.2g}, more than {TOLERANCE:g}"
         return BakedColour("ocio", error, reason=reason)
     if baked.exact is not None and baked.exact.mean() > MAX_EXACT_SHARE:
-        reason = (
-            f"{baked.exact.mean():.0%} of a {LUT_SIZE}-point LUT's cells would be done exactly "
-            f"(more than {MAX_EXACT_SHARE:.0%}): the CPU processor is used throughout"
-        )
-        return BakedColour("ocio", error, reason=reason)
+        return BakedColour("ocio", error, reason=_too_rough(float(baked.exact.mean())))
     return BakedColour(baked.kind, error, baked.tables, baked.exact, baked.processor)
+
+
+def _too_rough(share: float, about: str = "") -> str:
+    return (
+        f"{about}{share:.0%} of a {LUT_SIZE}-point LUT's cells would be converted exactly (more than "
+        f"{MAX_EXACT_SHARE:.0%}): the CPU processor is used throughout"
+    )
+
+
+def _missing_share(processor: Any) -> float:
+    """The share of `PROBE_CELLS` random LUT cells whose centre, interpolated from its
+    corners, misses `CENTRE_MARGIN` of `TOLERANCE`: a quick lower bound of the share a
+    whole bake would mark, before building one."""
+    cells = LUT_SIZE - 1
+    low = np.random.default_rng(11).integers(0, cells, (PROBE_CELLS, 3))
+    corners = np.array([(r, g, b) for r in (0, 1) for g in (0, 1) for b in (0, 1)])
+    points = ((low[:, None, :] + corners[None]) / cells).reshape(-1, 3).astype(np.float32)
+    shaped = np.arcsinh(apply_processor(processor, points) / SHAPER_SCALE)
+    guess = np.sinh(shaped.reshape(PROBE_CELLS, 8, 3).mean(axis=1)) * SHAPER_SCALE
+    want = apply_processor(processor, ((low + 0.5) / cells).astype(np.float32))
+    error = np.abs(guess - want) / np.maximum(np.abs(want), 1.0)
+    return float((np.nan_to_num(error, nan=np.inf).max(axis=1) > CENTRE_MARGIN * TOLERANCE).mean())
 
 
 def _samples(seed: int) -> np.ndarray:

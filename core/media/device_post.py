@@ -117,10 +117,12 @@ def key_frame(rgb: torch.Tensor, matte: MatteSettings) -> torch.Tensor:
         return _tensor(key(frame, matte), rgb.device)
     sample = rgb[:, ::4, ::4].permute(1, 2, 0).cpu().numpy()
     floor = sample_floor(sample)
-    intensity = rgb.amax(dim=0).clamp(min=0.0)
-    alpha = ((intensity - floor) * (matte.gain / max(1.0 - floor, 1e-6))).clamp(0.0, 1.0)
-    alpha = _shape(alpha, matte)
-    return _with_alpha(rgb.clamp(min=0.0), alpha)
+    alpha = rgb.amax(dim=0).clamp_(min=0.0).sub_(floor)
+    alpha = _shape(alpha.mul_(matte.gain / max(1.0 - floor, 1e-6)).clamp_(0.0, 1.0), matte)
+    rgba = torch.empty((4, *alpha.shape), dtype=rgb.dtype, device=rgb.device)
+    torch.clamp(rgb, min=0.0, out=rgba[:3])
+    rgba[3] = alpha
+    return rgba.masked_fill_((alpha <= 0.0)[None], 0.0)
 
 
 def _shape(alpha: torch.Tensor, matte: MatteSettings) -> torch.Tensor:
