@@ -181,3 +181,15 @@ def test_a_model_alpha_is_resized_with_the_colour_and_premultiplies_it() -> None
     inside = want_alpha > 1e-3
     assert _relative(got[..., :3][inside], (rgb * want_alpha[..., None])[inside]) < 2e-4
     assert not got[want_alpha <= 0].any()
+
+
+@pytest.mark.parametrize("model", [SRGB, VIEW], ids=["srgb", "view"])
+def test_a_model_frame_may_come_as_a_tensor(model: ModelSpace) -> None:
+    pixels = _smoke(48, 80)
+    colour: tuple[str, ModelSpace, str] = (DEFAULT_CONFIG, model, "lin_rec709")
+    post = DevicePost("cpu")
+    from_array = post.free_element(pixels, colour, 150, 90, MatteSettings("black"))
+    from_tensor = post.free_element(
+        torch.from_numpy(pixels), colour, 150, 90, MatteSettings("black")
+    )
+    assert np.array_equal(from_tensor, from_array)

@@ -8,7 +8,8 @@ frame leaves [0, 1]), Lanczos3 resize to the output size (`media.lanczos`), the 
 CPU), premultiplication, and half floats when the take stores half. Only the result comes
 back to the CPU, ready for EXR compression.
 
-A model frame with a 4th channel carries its own straight alpha at the model size: it is
+A model frame may be a numpy array or a tensor (on any device). A model frame with a 4th
+channel carries its own straight alpha at the model size: it is
 resized with the colour and premultiplies it; no key is pulled then.
 """
 
@@ -57,19 +58,22 @@ class DevicePost:
 
     def free_element(
         self,
-        pixels: np.ndarray,
+        pixels: np.ndarray | torch.Tensor,
         colour: tuple[str, ModelSpace, str],
         width: int,
         height: int,
         matte: MatteSettings,
     ) -> np.ndarray:
-        """(H, W, 4) premultiplied take frame from an (h, w, 3 or 4) model frame."""
+        """(H, W, 4) premultiplied take frame from an (h, w, 3 or 4) model frame.
+
+        The model frame may be a tensor already on the device (a decode kept there).
+        """
         import torch
 
         device = torch.device(post_device(self.device))
         rgb = to_working(pixels[:, :, :3], colour, device)
         if pixels.shape[2] == 4:
-            alpha = _tensor(np.ascontiguousarray(pixels[:, :, 3:4]), device)
+            alpha = _tensor(pixels[:, :, 3:4], device)
             both = resize(torch.cat([rgb, alpha]), width, height)
             rgba = _premultiply(both[:3], both[3].clamp(0.0, 1.0))
         else:
@@ -86,23 +90,26 @@ def to_host(rgba: torch.Tensor, half: bool) -> np.ndarray:
     return rgba.permute(1, 2, 0).contiguous().cpu().numpy()
 
 
-def _tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(h, w, C) numpy -> (C, h, w) float32 on `device`."""
+def _tensor(pixels: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(h, w, C) numpy or tensor -> (C, h, w) float32 on `device`."""
     import torch
 
-    array = np.ascontiguousarray(pixels, dtype=np.float32)
-    return torch.from_numpy(array).to(device).permute(2, 0, 1).contiguous()
+    if isinstance(pixels, np.ndarray):
+        pixels = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
+    return pixels.to(device, torch.float32).permute(2, 0, 1).contiguous()
 
 
 def to_working(
-    pixels: np.ndarray, colour: tuple[str, ModelSpace, str], device: torch.device
+    pixels: np.ndarray | torch.Tensor, colour: tuple[str, ModelSpace, str], device: torch.device
 ) -> torch.Tensor:
     """(h, w, 3) model-space pixels -> (3, h, w) working space on `device`."""
     baked: BakedColour = bake(*colour)
-    inside = pixels.size == 0 or (float(pixels.min()) >= 0.0 and float(pixels.max()) <= 1.0)
+    empty = pixels.shape[0] * pixels.shape[1] == 0
+    inside = empty or (float(pixels.min()) >= 0.0 and float(pixels.max()) <= 1.0)
     if baked.tables is None or not inside:
         config, model, working = colour
-        return _tensor(from_model_space(pixels, config, model, working), device)
+        host = pixels if isinstance(pixels, np.ndarray) else pixels.float().cpu().numpy()
+        return _tensor(from_model_space(host, config, model, working), device)
     return baked.apply(_tensor(pixels, device))
 
 
