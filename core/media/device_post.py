@@ -9,8 +9,8 @@ CPU), premultiplication, and half floats when the take stores half. Only the res
 back to the CPU, ready for EXR compression.
 
 A model frame may be a numpy array or a tensor (on any device). A model frame with a 4th
-channel carries its own straight alpha at the model size: it is
-resized with the colour and premultiplies it; no key is pulled then.
+channel carries its own straight alpha at the model size: it is resized with the colour
+and premultiplies it; no key is pulled then.
 """
 
 from __future__ import annotations
