@@ -115,7 +115,8 @@ def _view_processor(config: str, working: str, view: View, inverse: bool) -> Any
     return cfg.getProcessor(working, view.display, view.view, direction).getDefaultCPUProcessor()
 
 
-def _apply(processor: Any, pixels: np.ndarray) -> np.ndarray:
+def apply_processor(processor: Any, pixels: np.ndarray) -> np.ndarray:
+    """`processor` applied to an (..., 3) float32 array (a new array)."""
     import PyOpenColorIO as ocio
 
     out = np.ascontiguousarray(pixels, dtype=np.float32).copy()
@@ -129,7 +130,7 @@ def convert(pixels: np.ndarray, config: str, src: str, dst: str) -> np.ndarray:
     """Convert an (..., 3) float32 array from `src` to `dst`; returns a new contiguous array."""
     if _canonical(config, src) == _canonical(config, dst):
         return np.ascontiguousarray(pixels, dtype=np.float32).copy()
-    return _apply(_cpu_processor(config, src, dst), pixels)
+    return apply_processor(_cpu_processor(config, src, dst), pixels)
 
 
 def to_model_space(pixels: np.ndarray, config: str, working: str, model: ModelSpace) -> np.ndarray:
@@ -140,7 +141,7 @@ def to_model_space(pixels: np.ndarray, config: str, working: str, model: ModelSp
     model changes, never the plate.
     """
     if isinstance(model, View):
-        out = _apply(_view_processor(config, working, model, False), pixels)
+        out = apply_processor(_view_processor(config, working, model, False), pixels)
     else:
         out = convert(pixels, config, working, model)
     np.clip(out, 0.0, 1.0, out=out)
@@ -151,9 +152,19 @@ def from_model_space(
     pixels: np.ndarray, config: str, model: ModelSpace, working: str
 ) -> np.ndarray:
     """Model output (display-referred) back into the plate's working space."""
+    processor = from_model_processor(config, model, working)
+    if processor is None:
+        return np.ascontiguousarray(pixels, dtype=np.float32).copy()
+    return apply_processor(processor, pixels)
+
+
+def from_model_processor(config: str, model: ModelSpace, working: str) -> Any | None:
+    """The OCIO CPU processor `from_model_space` applies (None: the spaces are the same)."""
     if isinstance(model, View):
-        return _apply(_view_processor(config, working, model, True), pixels)
-    return convert(pixels, config, model, working)
+        return _view_processor(config, working, model, True)
+    if _canonical(config, model) == _canonical(config, working):
+        return None
+    return _cpu_processor(config, model, working)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,11 @@ def noise_floor(colour: np.ndarray) -> float:
     to the element's edges, which are few). The floor is the level plus `NOISE_SIGMAS`
     deviations, at most `MAX_FLOOR`.
     """
-    sample = colour[::4, ::4]
+    return sample_floor(colour[::4, ::4])
+
+
+def sample_floor(sample: np.ndarray) -> float:
+    """`noise_floor` from a frame's every fourth row and column (what it looks at)."""
     if sample.shape[0] * sample.shape[1] < 4:
         return 0.0
     flat = np.maximum(_brightest(sample), 0.0).ravel()

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InvalidField
 from ..job import Format, FrameRange, GenerationJob, Matte
 from ..media.colour import ModelSpace, convert, from_model_space, to_model_space
+from ..media.device_post import DevicePost
 from ..media.geometry import (
     Fit,
     Region,
@@ -83,14 +84,27 @@ class FreeCanvas:
     output_format: Format
     colour: Colour
     matte: MatteSettings
+    post: DevicePost | None = None
+    """Post-processing with torch on the pipeline's device (None: numpy on the CPU)."""
 
     def describe(self) -> dict[str, object]:
-        return {"kind": "frame", "alpha": self.matte.method}
+        out: dict[str, object] = {"kind": "frame", "alpha": self.matte.method}
+        if self.post is not None:
+            out["post"] = self.post.describe(*self._conversion)
+        return out
+
+    @property
+    def _conversion(self) -> tuple[str, ModelSpace, str]:
+        return self.colour.config, self.colour.model, self.colour.working
 
     def element(self, frame: int, pixels: np.ndarray) -> np.ndarray:
+        size = self.output_format
+        if self.post is not None and self.matte.method != Matte.MODEL.value:
+            return self.post.free_element(
+                pixels, self._conversion, size.width, size.height, self.matte
+            )
         colour = pixels[..., :3]
         rgb = from_model_space(colour, self.colour.config, self.colour.model, self.colour.working)
-        size = self.output_format
         if self.matte.method == Matte.MODEL.value:
             rgba = resize(np.dstack([rgb, pixels[..., 3]]), size.width, size.height)
             return model_matte(rgba[..., :3], rgba[..., 3], self.matte)
@@ -222,7 +236,8 @@ def free_canvas(job: GenerationJob, family: Family, colour: Colour) -> FreeCanva
             job.model_size.width * job.model_size.height / (output.width * output.height)
         ) ** 0.5
         wanted = Format(max(1, round(output.width * scale)), max(1, round(output.height * scale)))
-    return FreeCanvas(family.legal_size(wanted), output, colour, matte_settings(job))
+    post = DevicePost(job.device, half=job.pixel_type == "half")
+    return FreeCanvas(family.legal_size(wanted), output, colour, matte_settings(job), post)
 
 
 def plate_frames(job: GenerationJob) -> FrameRange:
