@@ -11,17 +11,19 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import genvfx_command
 
+from genvfx.events import ignore
 from genvfx.job import GenerationJob
 from genvfx.pipeline.engine import generate
-from genvfx.take.heartbeat import HEARTBEAT, STALE_AFTER, Heartbeat, silent_for
+from genvfx.take.heartbeat import HEARTBEAT, STALE_AFTER, Heartbeat
 from genvfx.take.record import TakeRecord
 
 
-def small_take(out: Path) -> Path:
+def small_take(out: Path, on_event: Callable[[object], None] = ignore) -> Path:
     job = GenerationJob.from_dict(
         {
             "prompt": "dust drifting",
@@ -35,7 +37,7 @@ def small_take(out: Path) -> Path:
             "name": "dust",
         }
     )
-    return Path(generate(job).take_dir)
+    return Path(generate(job, on_event=on_event).take_dir)
 
 
 def as_if_running_elsewhere(folder: Path, silent: float) -> None:
@@ -44,15 +46,22 @@ def as_if_running_elsewhere(folder: Path, silent: float) -> None:
     manifest.update(status="running", complete=False, frames=[], host="render-node-17", pid=4242)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     then = time.time() - silent
+    (folder / HEARTBEAT).touch()
     for name in ("manifest.json", HEARTBEAT):
         os.utime(folder / name, (then, then))
 
 
-def test_a_generated_take_has_a_heartbeat(tmp_path: Path) -> None:
-    folder = small_take(tmp_path)
-    silence = silent_for(folder)
-    assert (folder / HEARTBEAT).is_file()
-    assert silence is not None and silence < 60
+def test_a_run_beats_while_it_generates_and_leaves_no_heartbeat_behind(tmp_path: Path) -> None:
+    seen: list[float] = []
+
+    def on_event(event: object) -> None:
+        if getattr(event, "stage", "") == "generate":
+            beat = next(tmp_path.glob("dust/v*")) / HEARTBEAT
+            seen.append(time.time() - beat.stat().st_mtime)
+
+    folder = small_take(tmp_path, on_event)
+    assert seen and all(age < 60 for age in seen)
+    assert not (folder / HEARTBEAT).exists()
 
 
 def test_another_hosts_take_reads_running_while_it_beats_and_interrupted_after(
@@ -70,8 +79,8 @@ def test_another_hosts_take_reads_running_while_it_beats_and_interrupted_after(
     assert listed.returncode == 0, listed.stderr
     assert [row["status"] for row in json.loads(listed.stdout)] == ["interrupted"]
 
-    Heartbeat(folder, interval=60).__enter__().__exit__(None, None, None)
-    assert TakeRecord.read(folder).status == "running"
+    with Heartbeat(folder, interval=60):
+        assert TakeRecord.read(folder).status == "running"
 
 
 def test_the_heartbeat_beats_until_the_run_ends(tmp_path: Path) -> None:
@@ -81,6 +90,5 @@ def test_the_heartbeat_beats_until_the_run_ends(tmp_path: Path) -> None:
             time.sleep(0.05)
             beats.append((tmp_path / HEARTBEAT).stat().st_mtime_ns)
     assert len(set(beats)) >= 2
-    ended = (tmp_path / HEARTBEAT).stat().st_mtime_ns
     time.sleep(0.2)
-    assert (tmp_path / HEARTBEAT).stat().st_mtime_ns == ended
+    assert not (tmp_path / HEARTBEAT).exists()

@@ -50,7 +50,8 @@ def stale(folder: Path) -> bool:
 
 
 class Heartbeat:
-    """Beats for a take's folder from a background thread while the `with` block runs."""
+    """Beats for a take's folder from a background thread while the `with` block runs; the
+    file goes when the run ends (its record then says how), leaving a finished take clean."""
 
     def __init__(self, folder: Path, interval: float = INTERVAL) -> None:
         self.folder = Path(folder)
@@ -71,6 +72,8 @@ class Heartbeat:
     ) -> None:
         self._stop.set()
         self._thread.join()
+        with contextlib.suppress(OSError):
+            (self.folder / HEARTBEAT).unlink()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
