@@ -31,7 +31,8 @@ def template(
     made for. Open Job Description only allows defaults inside the template's folder, and a
     take lives elsewhere. Each task hands the session's path mapping rules, when it has any,
     to genvfx, which maps the take folder and the job's plate, mask and config through them.
-    `gpu_memory_mib`: the GPU memory a worker needs (None: the job runs on the CPU).
+    `gpu_memory_mib`: the GPU memory a worker needs on each of the job's `gpus` GPUs (None:
+    the job runs on the CPU); several GPUs each hold the whole model.
     """
     check_template_inputs(job, chunk, genvfx)
     chunk_labels = [str(c) for c in chunks(job.frames, chunk)]
@@ -60,7 +61,7 @@ def template(
     if gpu_memory_mib is not None:
         generate_step["hostRequirements"] = {
             "amounts": [
-                {"name": "amount.worker.gpu", "min": 1},
+                {"name": "amount.worker.gpu", "min": job.gpus},
                 {"name": "amount.worker.gpu.memory", "min": gpu_memory_mib},
             ]
         }

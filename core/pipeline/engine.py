@@ -31,6 +31,7 @@ from .hdr import hdr_arguments, run_hdr
 from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .inputs import window_inputs
 from .levers import Levers
+from .parallel import require_rank
 from .prepare import Prepared, frame_origin, prepare
 from .windows import blend
 
@@ -55,6 +56,7 @@ def generate(
     `paths` maps the job's files to where this machine sees them; the take is still
     checked against the job as it was recorded.
     """
+    require_rank(job.gpus)
     cancel = cancel or CancelToken()
     cache = cache or PipelineCache()
     record = windows = None
@@ -168,17 +170,7 @@ def run_windows(
     if not final and all(p.is_file() for p in paths):
         on_event(Stage("skip", f"frames {job.frames} are already in {take.folder}"))
         return take_done(take, paths, loaded=False)
-    key = LoadKey(
-        path=prepared.model.path,
-        pipeline_class=plan.pipeline_class,
-        device=prepared.device.device,
-        dtype=prepared.device.dtype,
-        cpu_offload=job.cpu_offload,
-        vae_tiling=job.vae_tiling,
-        levers=Levers.of(job),
-        loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
-        allow_unsafe_weights=job.allow_unsafe_weights,
-    )
+    key = load_key(prepared)
     loaded = False
     pipes: dict[str, Any] = {}
     if not _keeps_plate(prepared):
@@ -206,6 +198,22 @@ def run_windows(
     if final:
         record.mark_complete(time.monotonic() - started)
     return take_done(take, paths, loaded)
+
+
+def load_key(prepared: Prepared) -> LoadKey:
+    """What the job's pipeline is loaded with (equal keys share a loaded pipeline)."""
+    job = prepared.job
+    return LoadKey(
+        path=prepared.model.path,
+        pipeline_class=prepared.plan.pipeline_class,
+        device=prepared.device.device,
+        dtype=prepared.device.dtype,
+        cpu_offload=job.cpu_offload,
+        vae_tiling=job.vae_tiling,
+        levers=Levers.of(job),
+        loras=tuple((lora.path, lora.weight) for lora in prepared.loras),
+        allow_unsafe_weights=job.allow_unsafe_weights,
+    )
 
 
 def _keeps_plate(prepared: Prepared) -> bool:

@@ -31,6 +31,7 @@ from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
+from .parallel import parallel_record
 from .plan import Plan, make_plan
 from .windows import split
 
@@ -147,6 +148,7 @@ class Prepared:
                 "device": self.device.device,
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
+                "parallel": parallel_record(job.gpus, self.model.path, job.attention_backend),
                 "passes": hdr_record(self.model) if job.hdr else {},
                 **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),
             },

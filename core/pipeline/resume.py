@@ -19,6 +19,7 @@ from ..job import FrameRange, GenerationJob
 from ..take.record import TakeRecord, WindowRecord
 from .engine import ended, run_windows, take_done
 from .inference import PipelineCache
+from .parallel import require_rank
 from .prepare import prepare
 
 RESUMABLE = ("interrupted", "failed", "cancelled", "queued")
@@ -51,6 +52,7 @@ def resume(
         raise InvalidField(
             "take", str(take.folder), "a take whose recorded job is unchanged (its hash differs)"
         )
+    require_rank(job.gpus)
     on_event(Stage("resolve", f"resolving {job.model}"))
     prepared = prepare(job)
     on_event(Stage("hash", f"hashing weights of {prepared.model.path}"))

@@ -1,0 +1,59 @@
+"""What a rank other than 0 does: the same pipeline calls as rank 0, writing nothing.
+
+Context parallelism needs every rank in every transformer call, so a follower prepares the
+same job, loads the same pipeline and runs the same windows with the same seeds and inputs
+(each window's inputs come from the previous window's frames, which every rank holds whole
+after the transformer's output is gathered). Rank 0 alone reserves the take, writes frames
+and the record; when it ends, the launcher ends the followers.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+
+from ..events import CancelToken, ignore
+from ..job import GenerationJob
+from ..job.pathmap import PathMapping
+from ..take.folder import Take
+from ..take.record import TakeRecord
+from ..take.writer import FrameWriter
+from .engine import _chunk_windows, _keeps_plate, _windows, load_key
+from .inference import load_pipeline
+from .prepare import prepare
+
+
+class Discard:
+    """A frame writer that keeps nothing: a follower's frames are rank 0's to write."""
+
+    done = 0
+
+    def submit(self, first: int, frames: np.ndarray) -> None:
+        del first, frames
+
+
+def follow(
+    job: GenerationJob,
+    cancel: CancelToken,
+    take: Take | None = None,
+    paths: PathMapping | None = None,
+) -> None:
+    """Compute the windows rank 0 generates for this job (a farm chunk's with `take`)."""
+    record = TakeRecord.read(take.folder) if take is not None else None
+    windows = _chunk_windows(record, job) if record is not None else None
+    if paths is not None:
+        job = paths.apply(job)
+    prepared = prepare(job)
+    if record is not None:
+        frames = [record.take.frame_path(f, record.last) for f in job.frames]
+        if all(p.is_file() for p in frames):
+            return
+    if _keeps_plate(prepared):
+        return
+    key = load_key(prepared)
+    pipes = {prepared.plan.pipeline_class: load_pipeline(key, job.allow_network)}
+    writer = cast(FrameWriter, Discard())
+    _windows(
+        prepared, windows or prepared.windows(), pipes, writer, ignore, cancel, key.lora_weights
+    )
