@@ -1,7 +1,8 @@
 """`genvfx generate --gpus N`: start N ranks of this same command, one per GPU, and watch them.
 
 Each rank is `python -m genvfx generate` with the caller's flags and the job's seed, in its
-own session, seeing one GPU (`CUDA_VISIBLE_DEVICES`). Rank 0 prints and writes exactly as a
+own session, seeing one GPU (`CUDA_VISIBLE_DEVICES`), with one CPU thread for torch's CPU
+work unless OMP_NUM_THREADS says otherwise (as torchrun does). Rank 0 prints and writes exactly as a
 one-GPU run would; the others print nothing. The exit status is rank 0's: when it ends, the
 others are ended. A rank that fails first fails the run, naming the rank and its last
 message. Ctrl-C or SIGTERM reaches every rank as a cancel; a second one aborts.
@@ -63,6 +64,7 @@ def _start(
             "LOCAL_RANK": str(number),
             "WORLD_SIZE": str(count),
             RANK_MARK: str(number),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }
         if not test_backend():
             env["CUDA_VISIBLE_DEVICES"] = visible[number]
