@@ -95,7 +95,18 @@ def test_what_cannot_run_on_n_gpus_exits_2_naming_gpus_before_a_write(
     assert not out.exists()
 
 
-def test_the_worker_and_resume_refuse_several_gpus(tmp_path: Path) -> None:
+def test_heads_n_does_not_divide_go_round_a_ring_on_a_backend_that_can() -> None:
+    from genvfx.models.builtin import ensure_builtin
+    from genvfx.pipeline.parallel import ParallelPlan, check_plan
+
+    folder = ensure_builtin("builtin:tiny-wan")
+    assert check_plan(2, folder, None) == ParallelPlan(2, "ulysses", 2)
+    assert check_plan(3, folder, "flash") == ParallelPlan(3, "ring", 2)
+    with pytest.raises(InvalidField, match=r"gpus.*divides the model's 2 attention heads \(2\)"):
+        check_plan(3, folder, "native")
+
+
+def test_the_worker_refuses_several_gpus(tmp_path: Path) -> None:
     from genvfx.pipeline.engine import generate
 
     with pytest.raises(InvalidField, match=r"gpus.*genvfx generate --gpus N"):
@@ -144,7 +155,9 @@ def launch(out: Path, *flags: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_two_ranks_make_the_one_process_take_and_only_rank_0_writes(tmp_path: Path) -> None:
+def test_two_ranks_make_the_one_process_take_only_rank_0_writes_and_resume_uses_ranks(
+    tmp_path: Path,
+) -> None:
     run = launch(tmp_path / "two", "--steps", "2")
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr[-3000:]
@@ -164,6 +177,24 @@ def test_two_ranks_make_the_one_process_take_and_only_rank_0_writes(tmp_path: Pa
     alone = frames(tmp_path / "one" / "el" / "v001")
     assert alone.shape == (9, 64, 64, 4)
     np.testing.assert_allclose(frames(take), alone, atol=2e-3)
+
+    whole = frames(take)
+    for frame in (7, 8, 9):
+        (take / f"el_v001.000{frame}.exr").unlink()
+    manifest = json.loads((take / "manifest.json").read_text())
+    manifest.update(status="failed", complete=False, frames=[], finished=None)
+    (take / "manifest.json").write_text(json.dumps(manifest))
+    resumed = subprocess.run(
+        [*genvfx_command(), "resume", str(take), "--json"],
+        env={**os.environ, TEST_SWITCH: "gloo"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [json.loads(line)["event"] for line in resumed.stdout.splitlines()].count("done") == 1
+    assert json.loads((take / "manifest.json").read_text())["status"] == "complete"
+    np.testing.assert_array_equal(frames(take), whole)
 
 
 def ranks_of(launcher: int) -> dict[int, int]:

@@ -1,4 +1,4 @@
-"""`genvfx generate --gpus N`: start N ranks of this same command, one per GPU, and watch them.
+"""`genvfx generate --gpus N` (and `genvfx resume` of such a take): start N ranks of this same command, one per GPU, and watch them.
 
 Each rank is `python -m genvfx generate` with the caller's flags and the job's seed, in its
 own session, seeing one GPU (`CUDA_VISIBLE_DEVICES`), with one CPU thread for torch's CPU
@@ -26,7 +26,7 @@ from ..events import CancelToken
 from ..job import GenerationJob
 from ..job.pathmap import PathMapping
 from ..pipeline import parallel
-from ..pipeline.parallel import RANK_MARK, check_devices, test_backend, visible_gpus
+from ..pipeline.parallel import RANK_MARK, check_devices, gloo_on_cpu, visible_gpus
 from ..take.folder import Take
 
 POLL_S = 0.1
@@ -34,14 +34,18 @@ GRACE_S = 10.0
 """How long the other ranks get to end on their own once one has ended or failed."""
 
 
-def launch(job: GenerationJob, args: argparse.Namespace) -> int:
-    """Check the machine, start `job.gpus` ranks, return rank 0's exit status."""
+def launch(job: GenerationJob, argv: list[str]) -> int:
+    """Check the machine, start `job.gpus` ranks of `genvfx ARGV`, return rank 0's status."""
     visible = visible_gpus()
     check_devices(job.gpus, job.device, visible)
-    argv = [*getattr(args, "argv", sys.argv[1:]), "--seed", str(job.seed)]
     with tempfile.TemporaryDirectory(prefix="genvfx-ranks-") as scratch:
         ranks = _start(job.gpus, argv, visible, Path(scratch))
         return _watch(ranks, Path(scratch))
+
+
+def command_line(args: argparse.Namespace) -> list[str]:
+    """This command's arguments, as `genvfx` was given them."""
+    return list(getattr(args, "argv", sys.argv[1:]))
 
 
 def _free_port() -> int:
@@ -66,7 +70,7 @@ def _start(
             RANK_MARK: str(number),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }
-        if not test_backend():
+        if not gloo_on_cpu():
             env["CUDA_VISIBLE_DEVICES"] = visible[number]
         quiet = number != 0
         log = open(scratch / f"rank{number}.log", "wb") if quiet else None  # noqa: SIM115
@@ -78,6 +82,7 @@ def _start(
                     stdout=subprocess.DEVNULL if quiet else None,
                     stderr=log,
                     start_new_session=True,
+                    preexec_fn=_die_with_launcher if sys.platform == "linux" else None,
                 )
             )
         except OSError as exc:
@@ -87,6 +92,18 @@ def _start(
             if log is not None:
                 log.close()
     return ranks
+
+
+def _die_with_launcher() -> None:
+    """In a rank, before it starts (Linux): end it if the launcher is killed outright.
+
+    Each rank has its own session (a terminal's Ctrl-C must reach it once, through the
+    launcher), so a signal to the launcher's process group alone would leave it running.
+    """
+    import ctypes
+
+    set_parent_death_signal = 1
+    ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGTERM)
 
 
 def _watch(ranks: list[subprocess.Popen[bytes]], scratch: Path) -> int:
@@ -173,11 +190,30 @@ def run_rank(
         from ..pipeline.prepare import prepare
 
         prepare(paths.apply(job) if paths is not None else job)
-        return launch(job, args)
+        return launch(job, [*command_line(args), "--seed", str(job.seed)])
     if number == 0:
         return None
     from ..pipeline.follower import follow
 
+    follow(job, _follower_cancel(), take, paths)
+    return 0
+
+
+def run_resume_rank(folder: Path, job: GenerationJob, args: argparse.Namespace) -> int | None:
+    """As `run_rank`, for `genvfx resume` of a take made on several GPUs."""
+    number = parallel.rank()
+    if number is None:
+        return launch(job, command_line(args))
+    if number == 0:
+        return None
+    from ..pipeline.follower import follow_resume
+
+    follow_resume(folder, _follower_cancel())
+    return 0
+
+
+def _follower_cancel() -> CancelToken:
+    """A follower's cancel: the launcher's SIGINT; a second one aborts."""
     cancel = CancelToken()
 
     def on_interrupt(_signum: int, _frame: Any) -> None:
@@ -186,5 +222,4 @@ def run_rank(
         cancel.cancel()
 
     signal.signal(signal.SIGINT, on_interrupt)
-    follow(job, cancel, take, paths)
-    return 0
+    return cancel

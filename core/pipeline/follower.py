@@ -9,7 +9,8 @@ and the record; when it ends, the launcher ends the followers.
 
 from __future__ import annotations
 
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -17,11 +18,12 @@ from ..events import CancelToken, ignore
 from ..job import GenerationJob
 from ..job.pathmap import PathMapping
 from ..take.folder import Take
-from ..take.record import TakeRecord
+from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameWriter
 from .engine import _chunk_windows, _keeps_plate, _windows, load_key
 from .inference import load_pipeline
-from .prepare import prepare
+from .prepare import Prepared, prepare
+from .resume import missing_frames, resume_plan
 
 
 class Discard:
@@ -49,11 +51,31 @@ def follow(
         frames = [record.take.frame_path(f, record.last) for f in job.frames]
         if all(p.is_file() for p in frames):
             return
+    compute(prepared, windows or prepared.windows(), cancel, {})
+
+
+def follow_resume(folder: Path, cancel: CancelToken) -> None:
+    """Compute the windows rank 0 regenerates to finish the take in `folder`.
+
+    The missing frames are read before this rank joins the others, so before rank 0 can
+    write any: both see the same take.
+    """
+    record = TakeRecord.read(folder.absolute())
+    prepared = prepare(GenerationJob.from_dict(record.job))
+    pipes: dict[str, Any] = {}
+    for _chunk, chunk_prepared, windows in resume_plan(record, prepared, missing_frames(record)):
+        compute(chunk_prepared, windows, cancel, pipes)
+
+
+def compute(
+    prepared: Prepared, windows: list[WindowRecord], cancel: CancelToken, pipes: dict[str, Any]
+) -> None:
+    """Run `windows` as rank 0 does, keeping no frame (`pipes`: what is loaded so far)."""
     if _keeps_plate(prepared):
         return
     key = load_key(prepared)
-    pipes = {prepared.plan.pipeline_class: load_pipeline(key, job.allow_network)}
+    if prepared.plan.pipeline_class not in pipes:
+        pipes.clear()
+        pipes[prepared.plan.pipeline_class] = load_pipeline(key, prepared.job.allow_network)
     writer = cast(FrameWriter, Discard())
-    _windows(
-        prepared, windows or prepared.windows(), pipes, writer, ignore, cancel, key.lora_weights
-    )
+    _windows(prepared, windows, pipes, writer, ignore, cancel, key.lora_weights)

@@ -48,7 +48,7 @@ class ParallelPlan:
         return {"gpus": self.gpus, "method": self.method, "heads": self.heads}
 
 
-def test_backend() -> bool:
+def gloo_on_cpu() -> bool:
     return os.environ.get(TEST_SWITCH, "") == "gloo"
 
 
@@ -82,7 +82,8 @@ def ring_backends() -> list[str]:
     from diffusers.models.attention_dispatch import _AttentionBackendRegistry
 
     supported = _AttentionBackendRegistry._supports_context_parallel
-    return sorted(str(getattr(b, "value", b)) for b in supported if b not in NO_SOFTMAX_STATISTICS)
+    names = (str(getattr(b, "value", b)) for b in supported)
+    return sorted(n for n in names if n not in NO_SOFTMAX_STATISTICS and not n.endswith("_hub"))
 
 
 def check_plan(gpus: int, model_path: Path, attention_backend: str | None) -> ParallelPlan | None:
@@ -148,7 +149,7 @@ def check_devices(gpus: int, device: str | None, visible: list[str]) -> None:
     """Refuse, naming `gpus`, N ranks this machine cannot start (before anything runs)."""
     if gpus == 1:
         return
-    if test_backend():
+    if gloo_on_cpu():
         if device not in (None, "cpu"):
             raise InvalidField("device", device, f"cpu (or unset) with {TEST_SWITCH}=gloo")
         return
@@ -166,13 +167,13 @@ def check_devices(gpus: int, device: str | None, visible: list[str]) -> None:
 
 
 def require_rank(gpus: int) -> None:
-    """Several GPUs run only in ranks `genvfx generate` starts; refuse elsewhere (the worker)."""
+    """Several GPUs run only in ranks the command line starts; refuse elsewhere (the worker)."""
     if gpus > 1 and rank() is None:
         raise InvalidField(
             "gpus",
             gpus,
-            "1 here: several GPUs run through `genvfx generate --gpus N` (or a farm task), "
-            "which starts one process per GPU",
+            "1 here: several GPUs run through `genvfx generate --gpus N`, a farm task or "
+            "`genvfx resume`, which start one process per GPU",
         )
 
 
@@ -185,7 +186,7 @@ def join_ranks(gpus: int) -> None:
     if rank() is None or int(os.environ.get("WORLD_SIZE", "0")) != gpus:
         require_rank(gpus)
         raise RuntimeFailure(f"gpus: this process is not one of {gpus} ranks")
-    dist.init_process_group("gloo" if test_backend() else "nccl")
+    dist.init_process_group("gloo" if gloo_on_cpu() else "nccl")
 
 
 def enable(pipe: Any, plan: ParallelPlan) -> None:
@@ -212,7 +213,7 @@ def enable(pipe: Any, plan: ParallelPlan) -> None:
 def _cpu_mesh() -> Iterator[None]:
     """Under the test switch only: diffusers places rank r on device r modulo the
     accelerator count, which is 0 without one; count the CPU as one device meanwhile."""
-    if not test_backend():
+    if not gloo_on_cpu():
         yield
         return
     import torch

@@ -20,7 +20,7 @@ from ..take.record import TakeRecord, WindowRecord
 from .engine import ended, run_windows, take_done
 from .inference import PipelineCache
 from .parallel import require_rank
-from .prepare import prepare
+from .prepare import Prepared, prepare
 
 RESUMABLE = ("interrupted", "failed", "cancelled", "queued")
 
@@ -67,25 +67,40 @@ def resume(
     removed = remove_partials(take.folder)
     if removed:
         on_event(Stage("clean", f"removed {removed} partial file(s) of the interrupted run"))
-    missing = {f for f, path in zip(record.frame_range, paths, strict=True) if not path.is_file()}
+    missing = missing_frames(record)
+    planned = resume_plan(record, prepared, missing)
     record.mark_running()
 
     def finish() -> Done:
         loaded = False
-        for chunk in chunks_of(record):
-            windows = windows_to_run(record, chunk, missing, job.mode.rule.start_frame)
-            if not windows:
-                continue
+        for chunk, chunk_prepared, windows in planned:
             on_event(Stage("resume", f"frames {chunk}: {len(windows)} window(s) to generate"))
-            chunk_prepared = (
-                prepared if chunk == job.frames else prepare(job.replace(frames=str(chunk)))
-            )
             done = run_windows(chunk_prepared, record, windows, on_event, cancel, cache, False)
             loaded = loaded or done.model_loaded
         record.mark_complete()
         return take_done(take, paths, loaded)
 
     return ended(record, finish)
+
+
+def missing_frames(record: TakeRecord) -> set[int]:
+    """The take's frames not on disk."""
+    take = record.take
+    return {f for f in record.frame_range if not take.frame_path(f, record.last).is_file()}
+
+
+def resume_plan(
+    record: TakeRecord, prepared: Prepared, missing: set[int]
+) -> list[tuple[FrameRange, Prepared, list[WindowRecord]]]:
+    """Each chunk with missing frames, prepared, and the windows that must run for them."""
+    job = prepared.job
+    planned = []
+    for chunk in chunks_of(record):
+        windows = windows_to_run(record, chunk, missing, job.mode.rule.start_frame)
+        if windows:
+            chunk_job = job if chunk == job.frames else job.replace(frames=str(chunk))
+            planned.append((chunk, prepared if chunk_job is job else prepare(chunk_job), windows))
+    return planned
 
 
 def remove_partials(folder: Path) -> int:
