@@ -126,6 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
     take = script_flags.take(args, job)
     paths = script_flags.path_mapping(args)
+    if job.gpus > 1:
+        from .ranks import run_rank
+
+        code = run_rank(job, args, take, paths)
+        if code is not None:
+            return code
     done = reported(
         args.json,
         lambda report, cancel: generate(

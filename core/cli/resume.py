@@ -6,6 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..errors import GenvfxError
+from ..job import GenerationJob
+from ..take.record import TakeRecord
+
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -28,5 +32,24 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline.resume import resume
     from .generate import reported
 
+    several = several_gpus_job(args.take_dir)
+    if several is not None:
+        from .ranks import run_resume_rank
+
+        code = run_resume_rank(args.take_dir, several, args)
+        if code is not None:
+            return code
     reported(args.json, lambda report, cancel: resume(args.take_dir, report, cancel))
     return 0
+
+
+def several_gpus_job(folder: Path) -> GenerationJob | None:
+    """The take's job when it was made on several GPUs (resumed on as many), else None.
+
+    A record that cannot be read is left to `resume`, which says why.
+    """
+    try:
+        job = GenerationJob.from_dict(TakeRecord.read(folder.absolute()).job)
+    except GenvfxError:
+        return None
+    return job if job.gpus > 1 else None

@@ -42,7 +42,8 @@ def template(
     made for. Open Job Description only allows defaults inside the template's folder, and a
     take lives elsewhere. Each task hands the session's path mapping rules, when it has any,
     to genvfx, which maps the take folder and the job's plate, mask and config through them.
-    `gpu_memory_mib`: the GPU memory a worker needs (None: the job runs on the CPU).
+    `gpu_memory_mib`: the GPU memory a worker needs on each of the job's `gpus` GPUs (None:
+    the job runs on the CPU); several GPUs each hold the whole model.
     """
     check_template_inputs(job, 1, genvfx)
     prelude = (
@@ -81,7 +82,7 @@ def template(
         for step in steps:
             step["hostRequirements"] = {
                 "amounts": [
-                    {"name": "amount.worker.gpu", "min": 1},
+                    {"name": "amount.worker.gpu", "min": job.gpus},
                     {"name": "amount.worker.gpu.memory", "min": gpu_memory_mib},
                 ]
             }

@@ -31,6 +31,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 MAX_SEED = 2**31 - 1
 STEP_CACHES = ("first_block",)
 DEFAULT_CACHE_THRESHOLD = 0.05
+MAX_GPUS = 64
 HASH_EXCLUDES = ("output_root",)
 PATH_FIELDS = ("plate", "mask", "output_root", "ocio_config", "reference_lora")
 """Fields holding file paths: always recorded absolute and normalised (`fields.path`)."""
@@ -463,6 +464,15 @@ class GenerationJob:
             "stream the transformer's blocks to the GPU in groups (least memory; CUDA)",
             flag="--group-offload",
             boolean=True,
+        ),
+    )
+    gpus: int = field(
+        default=1,
+        metadata=spec(
+            f.integer(1, MAX_GPUS),
+            "GPUs of this machine that share one take (context parallel; default 1)",
+            flag="--gpus",
+            cli_type=int,
         ),
     )
     device: str | None = field(

@@ -24,17 +24,18 @@ from ..events import CancelToken, Done, EventSink, Progress, Stage, ignore
 from ..job import FrameRange, GenerationJob
 from ..job.pathmap import PathMapping
 from ..media.colour import View
-from ..take.carry import carry_path
+from ..take.carry import Carry, carry_path
 from ..take.folder import Take, reserve_take
 from ..take.heartbeat import Heartbeat
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameFormat, FrameWriter
 from .alpha_model import alpha_arguments, run_alpha
 from .arguments import WindowInputs, arguments_for, window_class
-from .chain import Chain
+from .chain import Chain, Segment
 from .hdr import hdr_arguments, run_hdr
 from .inference import LoadKey, PipelineCache, run_pipeline, with_call_defaults
 from .levers import Levers
+from .parallel import require_rank
 from .prepare import Prepared, frame_origin, prepare
 from .stream import decoded_groups
 from .two_stage import run_two_stage
@@ -65,6 +66,7 @@ def generate(
     `paths` maps the job's files to where this machine sees them; the take is still
     checked against the job as it was recorded.
     """
+    require_rank(job.gpus)
     cancel = cancel or CancelToken()
     cache = cache or PipelineCache()
     record = windows = chunk = None
@@ -191,17 +193,7 @@ def run_windows(
         return take_done(take, paths, loaded=False)
     segments = chain.segments(windows)
     states = chain.starting_states(record, segments, plan.generated_size, frames)
-    key = LoadKey(
-        path=prepared.model.path,
-        pipeline_class=plan.pipeline_class,
-        device=prepared.device.device,
-        dtype=prepared.device.dtype,
-        cpu_offload=job.cpu_offload,
-        vae_tiling=job.vae_tiling,
-        levers=Levers.of(job),
-        loras=prepared.load_loras(),
-        allow_unsafe_weights=job.allow_unsafe_weights,
-    )
+    key = load_key(prepared)
     loaded = False
     pipes: dict[str, Any] = {}
     if not _keeps_plate(prepared):
@@ -222,6 +214,37 @@ def run_windows(
         len(frames),
     )
 
+    try:
+        generate_windows(
+            prepared, chain, segments, states, pipes, writer, on_event, cancel, key, record
+        )
+        writer.finish()
+    finally:
+        writer.close()
+    if final:
+        record.mark_complete(time.monotonic() - started)
+    return take_done(take, paths, loaded)
+
+
+def generate_windows(
+    prepared: Prepared,
+    chain: Chain,
+    segments: list[Segment],
+    states: dict[int, Carry],
+    pipes: dict[str, Any],
+    writer: FrameWriter,
+    on_event: EventSink,
+    cancel: CancelToken,
+    key: LoadKey,
+    record: TakeRecord | None,
+) -> None:
+    """Generate the segments' windows with the loaded `pipes`, frames to `writer`.
+
+    `record`: the take whose chained windows leave their state in it; None for a follower
+    rank, which computes what rank 0 writes and keeps nothing.
+    """
+    plan = prepared.plan
+
     def window(window: WindowRecord, inputs: WindowInputs) -> Generator[np.ndarray, None, None]:
         name = window_class(plan.pipeline_class, continues=inputs.previous is not None)
         groups = _generate(
@@ -232,14 +255,23 @@ def run_windows(
                 _check_shape(name, group, window, plan.generated_size)
                 yield group
 
-    try:
-        run_segments(prepared, record, chain, segments, states, writer, on_event, cancel, window)
-        writer.finish()
-    finally:
-        writer.close()
-    if final:
-        record.mark_complete(time.monotonic() - started)
-    return take_done(take, paths, loaded)
+    run_segments(prepared, record, chain, segments, states, writer, on_event, cancel, window)
+
+
+def load_key(prepared: Prepared) -> LoadKey:
+    """What the job's pipeline is loaded with (equal keys share a loaded pipeline)."""
+    job = prepared.job
+    return LoadKey(
+        path=prepared.model.path,
+        pipeline_class=prepared.plan.pipeline_class,
+        device=prepared.device.device,
+        dtype=prepared.device.dtype,
+        cpu_offload=job.cpu_offload,
+        vae_tiling=job.vae_tiling,
+        levers=Levers.of(job),
+        loras=prepared.load_loras(),
+        allow_unsafe_weights=job.allow_unsafe_weights,
+    )
 
 
 def _keeps_plate(prepared: Prepared) -> bool:

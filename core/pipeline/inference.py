@@ -26,6 +26,7 @@ from ..events import CancelToken
 from ..models.devices import DeviceChoice
 from ..models.libraries import quiet_libraries
 from .levers import Levers, apply_levers
+from .parallel import check_plan, enable
 
 LORA_PREFIX = "genvfx_lora_"
 
@@ -115,6 +116,9 @@ def load_pipeline(key: LoadKey, allow_network: bool) -> Any:
         pipe.enable_model_cpu_offload(device=key.device)
     elif not key.levers.group_offload:
         pipe.to(key.device)
+    plan = check_plan(key.levers.gpus, key.path, key.levers.attention_backend)
+    if plan is not None:
+        enable(pipe, plan)
     if key.vae_tiling and hasattr(pipe, "vae") and hasattr(pipe.vae, "enable_tiling"):
         pipe.vae.enable_tiling()
     decode_in_frame_groups(pipe)

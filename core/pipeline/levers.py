@@ -16,6 +16,7 @@ from ..errors import InvalidField
 from ..job import GenerationJob
 from ..job.job import DEFAULT_CACHE_THRESHOLD
 from ..models.devices import DeviceChoice
+from .parallel import check_plan
 
 CPU_BACKENDS = ("native", "_native_math")
 """Attention backends that run on a CPU; every other one needs an accelerator."""
@@ -30,6 +31,7 @@ class Levers:
     attention_backend: str | None = None
     compile: bool = False
     group_offload: bool = False
+    gpus: int = 1
 
     @classmethod
     def of(cls, job: GenerationJob) -> Levers:
@@ -40,6 +42,7 @@ class Levers:
             attention_backend=job.attention_backend,
             compile=job.compile,
             group_offload=job.group_offload,
+            gpus=job.gpus,
         )
 
 
@@ -76,6 +79,8 @@ def check_levers(levers: Levers, model_path: Path, device: DeviceChoice) -> None
     if levers == Levers(step_cache_threshold=levers.step_cache_threshold):
         return
     import diffusers
+
+    check_plan(levers.gpus, model_path, levers.attention_backend)
 
     version = f"diffusers {diffusers.__version__}"
     accelerator = device.device.startswith("cuda")

@@ -33,6 +33,7 @@ from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .chain import chained
 from .hdr import HDR_SPACE, check_hdr, hdr_record
 from .levers import Levers, check_levers
+from .parallel import parallel_record
 from .plan import Plan, make_plan
 from .reference import check_reference, reference_plan, reference_record
 from .two_stage import check_two_stage, two_stage_model, two_stage_record
@@ -175,6 +176,7 @@ class Prepared:
                 "device": self.device.device,
                 "dtype": self.device.dtype,
                 "levers": dataclasses.asdict(Levers.of(job)),
+                "parallel": parallel_record(job.gpus, self.model.path, job.attention_backend),
                 "passes": self.passes(),
                 "chained": chained(job, plan.pipeline_class, plan.strength),
                 **({"chunks": [[c.first, c.last] for c in chunks]} if chunks else {}),

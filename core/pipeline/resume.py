@@ -23,7 +23,8 @@ from ..take.record import TakeRecord, WindowRecord
 from .chain import Chain, needs_previous
 from .engine import ended, run_windows, take_done
 from .inference import PipelineCache
-from .prepare import prepare
+from .parallel import require_rank
+from .prepare import Prepared, prepare
 
 RESUMABLE = ("interrupted", "failed", "cancelled", "queued")
 
@@ -55,6 +56,7 @@ def resume(
         raise InvalidField(
             "take", str(take.folder), "a take whose recorded job is unchanged (its hash differs)"
         )
+    require_rank(job.gpus)
     on_event(Stage("resolve", f"resolving {job.model}"))
     prepared = prepare(job)
     on_event(Stage("hash", f"hashing weights of {prepared.model.path}"))
@@ -69,26 +71,37 @@ def resume(
     removed = remove_partials(take.folder)
     if removed:
         on_event(Stage("clean", f"removed {removed} partial file(s) of the interrupted run"))
-    missing = {f for f, path in zip(record.frame_range, paths, strict=True) if not path.is_file()}
+    windows = resume_plan(record, prepared, missing_frames(record))
     record.mark_running()
 
-    chain = Chain.of(job, prepared.plan.pipeline_class, prepared.plan.strength, record)
-    size = prepared.plan.generated_size
-
-    def saved(index: int) -> bool:
-        try:
-            return chain.read(record, index, size) is not None
-        except InvalidField:
-            return False
-
     def finish() -> Done:
-        windows = windows_to_run(chain, record, missing, saved)
         on_event(Stage("resume", f"{len(windows)} window(s) to generate"))
         done = run_windows(prepared, record, windows, on_event, cancel, cache, False)
         record.mark_complete()
         return take_done(take, paths, done.model_loaded)
 
     return ended(record, finish)
+
+
+def missing_frames(record: TakeRecord) -> set[int]:
+    """The take's frames not on disk."""
+    take = record.take
+    return {f for f in record.frame_range if not take.frame_path(f, record.last).is_file()}
+
+
+def resume_plan(record: TakeRecord, prepared: Prepared, missing: set[int]) -> list[WindowRecord]:
+    """The windows that must run for the missing frames: where a chained window's state is
+    in the take, from there; else from the window before it, and so on back."""
+    plan = prepared.plan
+    chain = Chain.of(prepared.job, plan.pipeline_class, plan.strength, record)
+
+    def saved(index: int) -> bool:
+        try:
+            return chain.read(record, index, plan.generated_size) is not None
+        except InvalidField:
+            return False
+
+    return windows_to_run(chain, record, missing, saved)
 
 
 def remove_partials(folder: Path) -> int:

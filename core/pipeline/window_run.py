@@ -31,7 +31,7 @@ Generator = Callable[[WindowRecord, WindowInputs], GeneratorType[np.ndarray, Non
 
 def run_segments(
     prepared: Prepared,
-    record: TakeRecord,
+    record: TakeRecord | None,
     chain: Chain,
     segments: list[Segment],
     states: dict[int, Carry],
@@ -41,7 +41,7 @@ def run_segments(
     generate: Generator,
 ) -> None:
     """Generate the segments window after window (`states`: the saved states they start
-    from). Only the frames the next window overlaps are held back, so memory holds about
+    from; `record`: the take chained windows save theirs in, None to save none). Only the frames the next window overlaps are held back, so memory holds about
     one window whatever the length of the shot."""
     size = prepared.plan.generated_size
     total = sum(len(s.lead_in) + len(s.run) for s in segments)
@@ -67,7 +67,7 @@ def run_segments(
 
 def _window(
     prepared: Prepared,
-    record: TakeRecord,
+    record: TakeRecord | None,
     chain: Chain,
     index: int,
     state: Carry | None,
@@ -104,7 +104,7 @@ def _window(
     name = window_class(prepared.plan.pipeline_class, continues=inputs.previous is not None)
     kept, last = frames.finish(name, window.generated)
     left = Carry(kept if kept is not None else np.empty((0, *last.shape), np.float32), last)
-    if write and chain.saves(index):
+    if write and record is not None and chain.saves(index):
         save_carry(record.folder, window.first, window.last, record.job_hash, left)
     return left
 

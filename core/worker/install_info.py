@@ -60,6 +60,7 @@ def collect() -> dict[str, Any]:
                     for mode in family.modes
                 },
                 "passes": dict(family.passes),
+                "parallel": _parallel(family),
                 "licence": family.licence,
             }
             for key, family in FAMILIES.items()
@@ -74,10 +75,23 @@ def _holders(family: Any, mode: str) -> list[str | None]:
     return found + [name for name, table in family.variants.items() if mode in table]
 
 
+def _parallel(family: Any) -> dict[str, Any]:
+    from ..pipeline.parallel import family_support
+
+    try:
+        return family_support(
+            {m: [family.pipeline_for(m, v) for v in _holders(family, m)] for m in family.modes}
+        )
+    except ImportError as exc:
+        return {"error": f"diffusers cannot be imported: {exc}"}
+
+
 def _levers(choice: Any) -> dict[str, Any]:
     from ..pipeline.levers import available_levers
 
     try:
-        return available_levers(choice)
+        from ..pipeline.parallel import visible_gpus
+
+        return {**available_levers(choice), "gpus": max(1, len(visible_gpus()))}
     except ImportError as exc:
         return {"error": f"diffusers cannot be imported: {exc}"}
