@@ -24,7 +24,7 @@ from conftest import genvfx_command
 from genvfx.cli.main import main
 from genvfx.errors import InvalidField
 from genvfx.farm.template import template
-from genvfx.job import GenerationJob
+from genvfx.job import FrameRange, GenerationJob
 from genvfx.pipeline.parallel import RANK_MARK, TEST_SWITCH, check_devices
 from genvfx.take.folder import Take
 
@@ -116,9 +116,14 @@ def test_the_worker_refuses_several_gpus(tmp_path: Path) -> None:
 
 def test_a_farm_task_asks_for_the_jobs_gpus() -> None:
     job = GenerationJob.from_dict(job_dict(Path("/t"), gpus=4))
-    document = template(job, Take(Path("/t"), "el", 1), 9, "genvfx", 4096)
-    amounts = {a["name"]: a["min"] for a in document["steps"][0]["hostRequirements"]["amounts"]}
-    assert amounts == {"amount.worker.gpu": 4, "amount.worker.gpu.memory": 4096}
+    chunks = [FrameRange(1, 5), FrameRange(6, 9)]
+    for ordered in (False, True):
+        document = template(job, Take(Path("/t"), "el", 1), chunks, ordered, "genvfx", 4096)
+        generate_steps = [s for s in document["steps"] if s["name"] != "Complete"]
+        assert len(generate_steps) == (2 if ordered else 1)
+        for step in generate_steps:
+            amounts = {a["name"]: a["min"] for a in step["hostRequirements"]["amounts"]}
+            assert amounts == {"amount.worker.gpu": 4, "amount.worker.gpu.memory": 4096}
 
 
 def test_info_says_which_families_several_gpus_can_split(
