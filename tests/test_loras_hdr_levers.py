@@ -111,6 +111,10 @@ def test_hdr_writes_linear_light_and_records_the_pass(tmp_path: Path) -> None:
     [
         ({"model": "builtin:tiny-wan22", "hdr": True}, "HDR pass"),
         ({"model": "builtin:tiny-ltx", "hdr": True}, "HDR pass"),
+        (
+            {"model": "builtin:tiny-ltx2", "hdr": True, "frames": "1-20", "window": 9},
+            "continue from each other",
+        ),
         ({"model": "builtin:tiny-ltx2", "step_cache": "first_block"}, "cannot cache"),
         ({"attention_backend": "flash"}, "on a CPU device"),
         ({"attention_backend": "warp"}, "one of"),
@@ -161,3 +165,24 @@ def test_a_step_cache_runs_where_diffusers_can_cache_and_is_recorded(tmp_path: P
     assert manifest["generated"]["levers"]["step_cache"] == "first_block"
     assert manifest["generated"]["levers"]["step_cache_threshold"] == 0.2
     assert frames(done.frames).shape == (9, 64, 64, 4)
+
+
+def test_hdr_on_a_long_shot_with_independent_windows_cross_fades_linear_frames(
+    tmp_path: Path,
+) -> None:
+    done = generate(
+        job(
+            tmp_path,
+            model="builtin:tiny-ltx2",
+            hdr=True,
+            frames="1-15",
+            window=9,
+            overlap=2,
+            independent_windows=True,
+            pixel_type="float",
+        )
+    )
+    manifest = json.loads(Path(done.manifest).read_text())
+    assert len(manifest["generated"]["windows"]) == 2
+    assert manifest["generated"]["chained"] is False
+    assert len(done.frames) == 15 and "hdr" in manifest["generated"]["passes"]

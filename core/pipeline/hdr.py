@@ -46,6 +46,23 @@ def check_hdr(job: GenerationJob, model: ModelSource) -> None:
         raise InvalidField("hdr", True, "false unless mode is t2v (plate modes keep SDR)")
 
 
+def check_hdr_windows(job: GenerationJob, windows: int, window: int, chained: bool) -> None:
+    """Refuse `hdr` on a shot whose windows continue from each other.
+
+    Each window would start from the previous window's frames after the pass, linear light
+    the model would read as a display-referred picture. Independent windows are only
+    cross-faded, which linear frames blend correctly.
+    """
+    if job.hdr and chained and windows > 1:
+        raise InvalidField(
+            "hdr",
+            True,
+            f"false for a shot of {windows} windows that continue from each other (a window "
+            f"would start from linear HDR frames): keep the shot within one window "
+            f"(--window, at most {window} frames here) or add --independent-windows",
+        )
+
+
 def hdr_record(model: ModelSource) -> dict[str, Any]:
     """What the take records of the pass: which adapter, decoded how."""
     return {

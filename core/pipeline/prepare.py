@@ -31,7 +31,7 @@ from ..take.record import TakeRecord, WindowRecord, now, window_seed
 from .alpha_model import alpha_record, check_alpha_windows
 from .canvas import Canvas, Colour, PlateCanvas, free_canvas, plate_canvas
 from .chain import chained
-from .hdr import HDR_SPACE, check_hdr, hdr_record
+from .hdr import HDR_SPACE, check_hdr, check_hdr_windows, hdr_record
 from .levers import Levers, check_levers
 from .parallel import parallel_record
 from .plan import Plan, make_plan
@@ -222,6 +222,9 @@ def prepare(job: GenerationJob) -> Prepared:
         canvas = free_canvas(job, model.family, colour)
     plan = make_plan(job, model, canvas.generated_size, canvas.output_format)
     check_two_stage(job, model, plan)
+    check_hdr_windows(
+        job, len(plan.windows), plan.window, chained(job, plan.pipeline_class, plan.strength)
+    )
     plan = reference_plan(job, model, plan)
     device = choose_device(job.device, job.dtype)
     check_levers(Levers.of(job), model.path, device)
