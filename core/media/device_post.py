@@ -80,6 +80,20 @@ class DevicePost:
             rgba = key_frame(resize(rgb, width, height), matte)
         return to_host(rgba, self.half)
 
+    def resize(self, image: np.ndarray, width: int, height: int) -> np.ndarray:
+        """An (H, W) or (H, W, C) image resized with Lanczos3 on the device, back as float32.
+
+        For plate canvases, whose colour and matte stay on the CPU: the resize from the
+        model's size to the region is the costly step there.
+        """
+        import torch
+
+        flat = image.ndim == 2
+        pixels = image[:, :, None] if flat else image
+        out = resize(_tensor(pixels, torch.device(post_device(self.device))), width, height)
+        back = out.permute(1, 2, 0).contiguous().cpu().numpy()
+        return back[:, :, 0] if flat else back
+
 
 def to_host(rgba: torch.Tensor, half: bool) -> np.ndarray:
     """(4, H, W) on the device -> (H, W, 4) numpy, half floats converted on the device."""

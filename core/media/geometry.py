@@ -14,7 +14,7 @@ taking real plate pixels around the region as context where the frame has them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,14 +230,20 @@ def mask_to_model(mask: np.ndarray, fit: Fit, filter_name: str = MASK_FILTER) ->
     return np.clip(to_model(mask, fit, filter_name), 0.0, 1.0)
 
 
-def from_model(model_image: np.ndarray, fit: Fit, filter_name: str = FILTER) -> np.ndarray:
-    """A model-size image back to the region's size (resize to the window, crop the region)."""
+Resizer = Callable[[np.ndarray, int, int], np.ndarray]
+"""(image (H, W[, C]), width, height) -> the image resized with a real filter."""
+
+
+def from_model(model_image: np.ndarray, fit: Fit, resizer: Resizer | None = None) -> np.ndarray:
+    """A model-size image back to the region's size (resize to the window, crop the region).
+
+    `resizer`: how to resize (default OpenImageIO's Lanczos3 on the CPU)."""
     if model_image.shape[:2] != (fit.model.height, fit.model.width):
         raise ValueError(
             f"expected a {fit.model} model image, not {model_image.shape[1]}x{model_image.shape[0]}"
         )
     pixels = np.asarray(model_image, dtype=np.float32)
-    back = resize(pixels, fit.window.width, fit.window.height, filter_name)
+    back = (resizer or resize)(pixels, fit.window.width, fit.window.height)
     x, y = fit.region.x - fit.window.x, fit.region.y - fit.window.y
     return back[y : y + fit.region.height, x : x + fit.region.width]
 

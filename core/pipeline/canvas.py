@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidField
 from ..job import Format, FrameRange, GenerationJob, Matte
 from ..media.colour import ModelSpace, convert, from_model_space, to_model_space
-from ..media.device_post import DevicePost
+from ..media.device_post import DevicePost, post_device
 from ..media.geometry import (
     Fit,
     Region,
@@ -125,6 +125,9 @@ class PlateCanvas:
     keeps_plate: bool
     data: tuple[slice, slice] | None
     """The part of the region (rows, columns) inside the plate's data window (None: the whole region)."""
+    post: DevicePost | None = None
+    """Resizes model frames to the region with torch on the pipeline's device (None:
+    OpenImageIO on the CPU); colour and matte stay on the CPU."""
 
     @property
     def generated_size(self) -> Format:
@@ -151,7 +154,17 @@ class PlateCanvas:
             "window": {"x": w.x, "y": w.y, "width": w.width, "height": w.height},
             "feather": self.matte.feather,
             "alpha": "plate" if self.keeps_plate else self.matte.method,
+            **({"post": self._post_record} if self.post is not None else {}),
         }
+
+    @property
+    def _post_record(self) -> dict[str, object]:
+        assert self.post is not None
+        return {"device": post_device(self.post.device), "resize": "lanczos3", "colour": "ocio"}
+
+    def _back(self, image: np.ndarray) -> np.ndarray:
+        """A model-size image at the region's size."""
+        return from_model(image, self.fit, self.post.resize if self.post is not None else None)
 
     def model_frame(self, frame: int) -> np.ndarray:
         """The plate at `frame` as the model sees it: (h, w, 3) model space at the model size.
@@ -176,7 +189,7 @@ class PlateCanvas:
         region = self.fit.region
         if self.keeps_plate:
             return paste(self.info.format, region, self._data_only(self._plate_element(frame)))
-        display = from_model(np.clip(pixels, 0.0, 1.0), self.fit)
+        display = self._back(np.clip(pixels, 0.0, 1.0))
         colour = display[..., :3]
         rgb = from_model_space(colour, self.colour.config, self.colour.model, self.colour.working)
         method = self.matte.method
@@ -192,7 +205,7 @@ class PlateCanvas:
             seen = difference_alpha(
                 np.clip(pixels, 0.0, 1.0), self.model_frame(frame), self.matte.gain
             )
-            rgba = difference_matte(rgb, np.clip(from_model(seen, self.fit), 0.0, 1.0), self.matte)
+            rgba = difference_matte(rgb, np.clip(self._back(seen), 0.0, 1.0), self.matte)
         else:
             rgba = key(rgb, self.matte)
         return paste(self.info.format, region, self._data_only(rgba))
@@ -300,6 +313,7 @@ def plate_canvas(job: GenerationJob, family: Family, colour: Colour) -> PlateCan
         colour=colour,
         keeps_plate=job.mode.rule.plate_frames and strength == 0.0,
         data=_data_part(info, region),
+        post=DevicePost(job.device),
     )
 
 
