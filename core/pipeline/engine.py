@@ -71,9 +71,7 @@ def generate(
     cache = cache or PipelineCache()
     record = windows = chunk = None
     if take is not None:
-        record = TakeRecord.read(take.folder)
-        windows = _chunk_windows(record, job)
-        chunk, job = job.frames, job.replace(frames=record.job["frames"])
+        record, windows, chunk, job = farm_chunk(take, job)
     if paths is not None:
         job = paths.apply(job)
     on_event(Stage("resolve", f"resolving {job.model}"))
@@ -138,6 +136,16 @@ def _warn_view(prepared: Prepared, on_event: EventSink) -> None:
         )
 
 
+def farm_chunk(
+    take: Take, job: GenerationJob
+) -> tuple[TakeRecord, list[WindowRecord], FrameRange, GenerationJob]:
+    """One chunk of a farm take: its record, the recorded windows the chunk generates, the
+    chunk's frames and the whole take's job (a chunk is planned as part of the whole shot)."""
+    record = TakeRecord.read(take.folder)
+    windows = _chunk_windows(record, job)
+    return record, windows, job.frames, job.replace(frames=record.job["frames"])
+
+
 def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]:
     """The recorded windows of one farm chunk; the job must be the take's, on one chunk."""
     difference = record.first_difference(job.to_dict())
@@ -162,6 +170,19 @@ def _chunk_windows(record: TakeRecord, job: GenerationJob) -> list[WindowRecord]
     return [w for w in record.windows if job.frames.first <= w.first <= job.frames.last]
 
 
+def chunk_done(
+    prepared: Prepared, record: TakeRecord, windows: list[WindowRecord], frames: FrameRange
+) -> bool:
+    """Every frame of the chunk is on disk and, until the take is complete, every state its
+    chained windows leave: running it again would do nothing."""
+    plan, take = prepared.plan, record.take
+    if not all(take.frame_path(f, record.last).is_file() for f in frames):
+        return False
+    chain = Chain.of(prepared.job, plan.pipeline_class, plan.strength, record)
+    owed = [carry_path(take.folder, chain.windows[i].first) for i in chain.owed(windows)]
+    return record.complete or all(p.is_file() for p in owed)
+
+
 def run_windows(
     prepared: Prepared,
     record: TakeRecord,
@@ -183,12 +204,7 @@ def run_windows(
     take = record.take
     paths = [take.frame_path(f, record.last) for f in frames]
     chain = Chain.of(job, plan.pipeline_class, plan.strength, record)
-    owed = [carry_path(take.folder, chain.windows[i].first) for i in chain.owed(windows)]
-    if (
-        not final
-        and all(p.is_file() for p in paths)
-        and (record.complete or all(p.is_file() for p in owed))
-    ):
+    if not final and chunk_done(prepared, record, windows, frames):
         on_event(Stage("skip", f"frames {frames} are already in {take.folder}"))
         return take_done(take, paths, loaded=False)
     segments = chain.segments(windows)
@@ -196,7 +212,7 @@ def run_windows(
     key = load_key(prepared)
     loaded = False
     pipes: dict[str, Any] = {}
-    if not _keeps_plate(prepared):
+    if not keeps_plate(prepared):
         on_event(Stage("load", f"loading {plan.pipeline_class} on {key.device} ({key.dtype})"))
         pipe, loaded = cache.get(key, job.allow_network)
         pipes[plan.pipeline_class] = pipe
@@ -274,7 +290,7 @@ def load_key(prepared: Prepared) -> LoadKey:
     )
 
 
-def _keeps_plate(prepared: Prepared) -> bool:
+def keeps_plate(prepared: Prepared) -> bool:
     """Strength 0 keeps the plate: no model runs."""
     return prepared.job.mode.rule.plate_frames and prepared.plan.strength == 0.0
 
@@ -294,7 +310,7 @@ def _generate(
     fourth channel. Two stages and the passes need the whole window, so yield it once."""
     plan = prepared.plan
     count = window.last - window.first + 1
-    if _keeps_plate(prepared) and inputs.plate is not None:
+    if keeps_plate(prepared) and inputs.plate is not None:
         yield np.array(inputs.plate[:count], dtype=np.float32)
         return
     name = window_class(plan.pipeline_class, continues=inputs.previous is not None)

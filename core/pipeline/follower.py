@@ -21,7 +21,7 @@ from ..take.folder import Take
 from ..take.record import TakeRecord, WindowRecord
 from ..take.writer import FrameWriter
 from .chain import Chain, chained
-from .engine import _chunk_windows, _keeps_plate, generate_windows, load_key
+from .engine import chunk_done, farm_chunk, generate_windows, keeps_plate, load_key
 from .inference import load_pipeline
 from .prepare import Prepared, prepare
 from .resume import missing_frames, resume_plan
@@ -46,16 +46,17 @@ def follow(
     record = chunk = None
     windows: list[WindowRecord] | None = None
     if take is not None:
-        record = TakeRecord.read(take.folder)
-        windows = _chunk_windows(record, job)
-        chunk, job = job.frames, job.replace(frames=record.job["frames"])
+        record, windows, chunk, job = farm_chunk(take, job)
     if paths is not None:
         job = paths.apply(job)
     prepared = prepare(job)
-    if record is not None and chunk is not None:
-        frames = [record.take.frame_path(f, record.last) for f in chunk]
-        if all(p.is_file() for p in frames):
-            return
+    if (
+        record is not None
+        and windows is not None
+        and chunk is not None
+        and chunk_done(prepared, record, windows, chunk)
+    ):
+        return
     compute(prepared, record, windows or prepared.windows(), chunk, cancel, {})
 
 
@@ -81,7 +82,7 @@ def compute(
 ) -> None:
     """Run `windows` as rank 0 does, from the states `record` holds, keeping no frame and
     saving no state (`pipes`: what is loaded so far)."""
-    if _keeps_plate(prepared):
+    if keeps_plate(prepared):
         return
     job, plan = prepared.job, prepared.plan
     key = load_key(prepared)
